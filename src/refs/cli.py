@@ -1,0 +1,156 @@
+"""The ``refs`` command line: parse options, call the library, render. Nothing else.
+
+Results go to stdout, messages and progress to stderr. Every :class:`RefsError`
+becomes one message on stderr and an exit status in :func:`main`, the one error
+boundary. Heavy modules are imported inside the commands so ``refs --help`` is quick.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from typing import Annotated, NoReturn
+
+import typer
+
+from refs.errors import ConfigError, IdentifierError, LockTimeout, RefsError
+
+app = typer.Typer(
+    name="refs",
+    help=(
+        "Turn the citations inside articles into a clean, deduplicated, always-fresh "
+        "reference library (DOIs, PMIDs and PMCIDs; Crossref, DataCite, PubMed)."
+    ),
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
+
+
+class ExtractFormat(StrEnum):
+    jsonl = "jsonl"
+    table = "table"
+
+
+def _version(value: bool) -> None:
+    if value:
+        from refs import __version__
+
+        typer.echo(f"refs {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """refs: citations in, clean reference library out."""
+
+
+InputsArg = Annotated[
+    list[str],
+    typer.Argument(
+        metavar="PATH|URL...",
+        help="Files, directories (read recursively) or http(s) URLs.",
+        show_default=False,
+    ),
+]
+FetchTimeout = Annotated[
+    float | None,
+    typer.Option(
+        "--fetch-timeout",
+        min=0.1,
+        help="Seconds allowed for fetching one URL [env REFS_FETCH_TIMEOUT; default 30].",
+        show_default=False,
+    ),
+]
+FetchMaxBytes = Annotated[
+    int | None,
+    typer.Option(
+        "--fetch-max-bytes",
+        min=1,
+        help="Largest document fetched from a URL, in bytes [env REFS_FETCH_MAX_BYTES; default 20000000].",
+        show_default=False,
+    ),
+]
+Quiet = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No progress and no warnings on stderr.")
+]
+
+
+@app.command()
+def extract(
+    inputs: InputsArg,
+    output_format: Annotated[
+        ExtractFormat | None,
+        typer.Option(
+            "--format",
+            help="jsonl: one JSON object per mention (default when stdout is not a terminal); "
+            "table: for people.",
+            show_default=False,
+        ),
+    ] = None,
+    fetch_timeout: FetchTimeout = None,
+    fetch_max_bytes: FetchMaxBytes = None,
+    quiet: Quiet = False,
+) -> None:
+    """Find every DOI, PMID and PMCID in documents and print one mention per line.
+
+    Each JSON line has the keys document, scheme (doi|pmid|pmcid), id (canonical),
+    raw (the text as matched), start and end (offsets into the decoded text; for
+    HTML and XML into the markup) and context. Exit status 1 if any input could not
+    be read, 0 otherwise.
+    """
+    from refs.config import load_settings
+    from refs.console import StderrReporter, print_mentions_table, write_jsonl
+    from refs.pipeline import extract_inputs
+
+    settings = load_settings({"fetch_timeout": fetch_timeout, "fetch_max_bytes": fetch_max_bytes})
+    fmt = output_format or (ExtractFormat.table if sys.stdout.isatty() else ExtractFormat.jsonl)
+    reporter = StderrReporter(quiet=quiet)
+    failed = 0
+    rows = []
+    for result in extract_inputs(inputs, settings, reporter):
+        if result.error is not None:
+            failed += 1
+            continue
+        if fmt is ExtractFormat.jsonl:
+            write_jsonl(m.to_dict() for m in result.mentions)
+        else:
+            rows.extend(result.mentions)
+    if fmt is ExtractFormat.table:
+        print_mentions_table(rows)
+    if failed:
+        reporter.warning(f"{failed} input(s) could not be read")
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _exit_code(exc: RefsError) -> int:
+    if isinstance(exc, LockTimeout):
+        return EXIT_LOCKED
+    if isinstance(exc, IdentifierError | ConfigError):
+        return EXIT_USAGE
+    return EXIT_FAILED
+
+
+def main() -> NoReturn:
+    """Entry point of the ``refs`` console script: the one error boundary."""
+    try:
+        app()
+    except RefsError as exc:
+        print(f"refs: error: {exc}", file=sys.stderr)
+        sys.exit(_exit_code(exc))
+    except BrokenPipeError:
+        # `refs extract … | head`: the reader went away; that is not an error.
+        sys.stderr.close()
+        sys.exit(EXIT_OK)
+    except KeyboardInterrupt:
+        print("refs: interrupted", file=sys.stderr)
+        sys.exit(130)
+    sys.exit(EXIT_OK)

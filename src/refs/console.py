@@ -1,0 +1,93 @@
+"""Rendering for the command line: stderr messages, progress bars, tables, JSON lines."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
+    from refs.models import Mention
+
+__all__ = ["StderrReporter", "print_mentions_table", "write_jsonl"]
+
+
+def write_jsonl(rows: Iterable[dict[str, Any]]) -> None:
+    """One compact JSON object per line on stdout (UTF-8, not ASCII-escaped)."""
+    out = sys.stdout
+    for row in rows:
+        out.write(json.dumps(row, ensure_ascii=False))
+        out.write("\n")
+
+
+def print_mentions_table(mentions: list[Mention]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{len(mentions)} mention(s)")
+    for column in ("document", "scheme", "id", "at", "context"):
+        table.add_column(column, overflow="fold")
+    for m in mentions:
+        table.add_row(m.document, m.scheme.value, m.id, f"{m.start}-{m.end}", m.context)
+    Console().print(table)
+
+
+class StderrReporter:
+    """Warnings as ``refs: warning: …`` lines; a rich progress bar when stderr is a terminal."""
+
+    def __init__(self, *, quiet: bool = False) -> None:
+        self.quiet = quiet
+        self.show_progress = not quiet and sys.stderr.isatty()
+        self._progress: Progress | None = None
+        self._tasks: dict[str, TaskID] = {}
+
+    def warning(self, message: str) -> None:
+        if self.quiet:
+            return
+        if self._progress is not None:
+            self._progress.console.print(f"refs: warning: {message}", markup=False, highlight=False)
+        else:
+            print(f"refs: warning: {message}", file=sys.stderr)
+
+    def info(self, message: str) -> None:
+        if not self.quiet:
+            print(message, file=sys.stderr)
+
+    def start(self, stage: str, total: int | None) -> None:
+        if not self.show_progress:
+            return
+        if self._progress is None:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self._progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            self._progress.start()
+        self._tasks[stage] = self._progress.add_task(stage, total=total)
+
+    def advance(self, stage: str, steps: int = 1) -> None:
+        if self._progress is not None and stage in self._tasks:
+            self._progress.advance(self._tasks[stage], steps)
+
+    def finish(self, stage: str) -> None:
+        if self._progress is None or stage not in self._tasks:
+            return
+        self._progress.remove_task(self._tasks.pop(stage))
+        if not self._tasks:
+            self._progress.stop()
+            self._progress = None

@@ -1,0 +1,221 @@
+"""Reading documents: files, directories and URLs → decoded :class:`~refs.models.Document`.
+
+This is the input edge of extraction (file system and, for URLs, the network); the
+extraction itself (:mod:`refs.extract`) is pure.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from refs.errors import InputError
+from refs.models import Document, Format
+
+__all__ = [
+    "FORMAT_BY_SUFFIX",
+    "decode",
+    "expand_inputs",
+    "fetch_url",
+    "is_url",
+    "read_file",
+]
+
+FORMAT_BY_SUFFIX: dict[str, Format] = {
+    ".txt": Format.TEXT,
+    ".text": Format.TEXT,
+    ".md": Format.MARKDOWN,
+    ".markdown": Format.MARKDOWN,
+    ".html": Format.HTML,
+    ".htm": Format.HTML,
+    ".xhtml": Format.HTML,
+    ".xml": Format.XML,
+    ".nxml": Format.XML,
+    ".jats": Format.XML,
+    ".wiki": Format.WIKI,
+    ".wikitext": Format.WIKI,
+    ".mediawiki": Format.WIKI,
+}
+
+_FORMAT_BY_MEDIA_TYPE: dict[str, Format] = {
+    "text/html": Format.HTML,
+    "application/xhtml+xml": Format.HTML,
+    "application/xml": Format.XML,
+    "text/xml": Format.XML,
+    "application/jats+xml": Format.XML,
+    "text/markdown": Format.MARKDOWN,
+    "text/x-markdown": Format.MARKDOWN,
+    "text/plain": Format.TEXT,
+}
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_HTML_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:-]+)", re.I)
+_XML_ENCODING = re.compile(rb"^<\?xml[^>]+encoding\s*=\s*[\"']([A-Za-z0-9_.:-]+)")
+_EXPECTED = "expected UTF-8 text, HTML, Markdown, JATS XML or wiki markup"
+
+
+@dataclass(frozen=True, slots=True)
+class Input:
+    """One thing to read: a file path as the user wrote it (or found in a directory) or a URL."""
+
+    name: str
+    url: bool = False
+
+
+def is_url(text: str) -> bool:
+    """True for anything that looks like a URL with a scheme (``http://``, ``ftp://``…)."""
+    return re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", text) is not None
+
+
+def expand_inputs(inputs: Sequence[str]) -> Iterator[Input]:
+    """Paths and URLs as given; directories walked recursively in sorted order.
+
+    Hidden files and directories (names starting with ``.``) inside a directory are
+    skipped, as ``git`` and ``ripgrep`` do; a path named explicitly is always read.
+    """
+    for item in inputs:
+        if is_url(item):
+            yield Input(item, url=True)
+            continue
+        path = Path(item)
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(files):
+                    if not name.startswith("."):
+                        yield Input(os.path.join(root, name))
+        else:
+            yield Input(item)
+
+
+def format_for(name: str) -> Format:
+    """The format a file name implies; unknown suffixes are read as text."""
+    return FORMAT_BY_SUFFIX.get(Path(name).suffix.lower(), Format.TEXT)
+
+
+def decode(data: bytes, *, source: str, fmt: Format, charset: str | None = None) -> str:
+    """Bytes → text: BOM, then UTF-8, then a declared charset; binary data is refused.
+
+    HTML without a usable declaration falls back to windows-1252, as the HTML standard's
+    encoding sniffing does; other text must be UTF-8 or say what it is.
+    """
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding)
+            except UnicodeDecodeError as exc:
+                msg = f"{source}: cannot decode as {encoding} despite its byte-order mark ({exc.reason} at byte {exc.start}); {_EXPECTED}"
+                raise InputError(msg, source=source) from exc
+    if b"\x00" in data[:8192]:
+        msg = f"{source}: binary file (it contains NUL bytes); {_EXPECTED}"
+        raise InputError(msg, source=source)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        utf8_error = exc
+    declared = charset or _declared_charset(data, fmt)
+    candidates = [declared] if declared else []
+    if fmt is Format.HTML:
+        candidates.append("windows-1252")
+    for encoding in candidates:
+        try:
+            return data.decode(encoding)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    msg = (
+        f"{source}: not valid UTF-8 (byte 0x{data[utf8_error.start]:02x} at offset "
+        f"{utf8_error.start})"
+        + (f" nor valid {declared}" if declared else " and no charset is declared")
+        + f"; {_EXPECTED} (convert it, e.g. with iconv -t UTF-8)"
+    )
+    raise InputError(msg, source=source)
+
+
+def _declared_charset(data: bytes, fmt: Format) -> str | None:
+    head = data[:4096]
+    if fmt is Format.XML:
+        m = _XML_ENCODING.match(head)
+        return m.group(1).decode("ascii") if m else None
+    if fmt is Format.HTML:
+        m = _HTML_CHARSET.search(head)
+        return m.group(1).decode("ascii") if m else None
+    return None
+
+
+def read_file(name: str) -> Document:
+    """Read and decode one file; :class:`InputError` says why it cannot be read."""
+    path = Path(name)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        msg = f"{name}: no such file or directory"
+        raise InputError(msg, source=name) from exc
+    except IsADirectoryError as exc:
+        msg = f"{name}: is a directory"
+        raise InputError(msg, source=name) from exc
+    except OSError as exc:
+        msg = f"{name}: cannot read it ({exc.strerror or exc})"
+        raise InputError(msg, source=name) from exc
+    fmt = format_for(name)
+    return Document(name, decode(data, source=name, fmt=fmt), fmt)
+
+
+def fetch_url(url: str, *, client: httpx.Client, max_bytes: int, timeout: float) -> Document:
+    """Fetch a web page (http/https only), within a size and a time limit."""
+    if not url.lower().startswith(("http://", "https://")):
+        msg = f"{url}: only http:// and https:// URLs can be fetched"
+        raise InputError(msg, source=url)
+    try:
+        with client.stream("GET", url, timeout=timeout, follow_redirects=True) as response:
+            if response.status_code >= 400:
+                msg = f"{url}: the server answered HTTP {response.status_code}"
+                raise InputError(msg, source=url)
+            declared = response.headers.get("content-length")
+            if declared and declared.isdigit() and int(declared) > max_bytes:
+                msg = f"{url}: {declared} bytes is more than the limit of {max_bytes} (--fetch-max-bytes)"
+                raise InputError(msg, source=url)
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > max_bytes:
+                    msg = f"{url}: larger than the limit of {max_bytes} bytes (--fetch-max-bytes)"
+                    raise InputError(msg, source=url)
+                chunks.append(chunk)
+            media_type, charset = _content_type(response.headers.get("content-type", ""))
+    except httpx.TimeoutException as exc:
+        msg = f"{url}: no complete answer within {timeout:g} s (--fetch-timeout)"
+        raise InputError(msg, source=url) from exc
+    except httpx.HTTPError as exc:
+        msg = f"{url}: cannot fetch it ({type(exc).__name__}: {exc})"
+        raise InputError(msg, source=url) from exc
+    fmt = _FORMAT_BY_MEDIA_TYPE.get(media_type)
+    if fmt is None:
+        if media_type and not media_type.startswith("text/"):
+            msg = f"{url}: content type {media_type!r} is not a document refs reads; {_EXPECTED}"
+            raise InputError(msg, source=url)
+        fmt = format_for(httpx.URL(url).path)
+    return Document(url, decode(b"".join(chunks), source=url, fmt=fmt, charset=charset), fmt)
+
+
+def _content_type(header: str) -> tuple[str, str | None]:
+    parts = [p.strip() for p in header.split(";")]
+    media_type = parts[0].lower() if parts else ""
+    charset = None
+    for p in parts[1:]:
+        key, _, value = p.partition("=")
+        if key.strip().lower() == "charset":
+            charset = value.strip().strip("\"'") or None
+    return media_type, charset

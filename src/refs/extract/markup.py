@@ -1,0 +1,285 @@
+"""HTML and JATS/XML: which identifiers in the markup are citations.
+
+Offsets of mentions point into the markup itself (the decoded source), so that
+``source[start:end] == raw`` holds for every format. No HTML parser that is fast
+enough (selectolax/lexbor, lxml) reports source offsets, so this module finds the
+identifiers with the text scanner and then classifies each hit by where it stands:
+
+* HTML: visible text (not in ``<head>``, ``<script>``, ``<style>``, ``<template>`` or
+  comments), ``href`` of ``<a>``/``<area>``, and ``content`` of ``<meta>`` tags named
+  ``citation_doi``, ``citation_pmid``, ``citation_pmcid`` or ``citation_reference``.
+* XML: element text and ``xlink:href``/``href`` attributes, plus ``<pub-id>`` and
+  ``<object-id>`` values and ``<ext-link>`` targets typed pmid/pmc/doi; the
+  article's own ``<article-id>`` is not a citation and is left out.
+
+Hits are rare, so the classification (a few ``rfind`` calls and one tag match) costs
+little; the only full passes are the scanner's literal-prefixed searches and one
+search for the regions to skip.
+"""
+
+from __future__ import annotations
+
+import bisect
+import html
+import re
+from dataclasses import dataclass
+
+from refs.extract.context import markup_to_text, sentence_context
+from refs.identifiers import Found, Scheme, parse_identifier, scan
+from refs.models import Mention
+
+__all__ = ["extract_html", "extract_xml"]
+
+# A start tag with its attributes; quoted values may hold ">".
+_TAG = re.compile(
+    r"<([A-Za-z][A-Za-z0-9:_.-]*)"
+    r"((?:\s+[^\s\"'>/=]+(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s\"'=<>`]+))?)*)\s*/?>"
+)
+_ATTR = re.compile(r"([^\s\"'>/=]+)(?:\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s\"'=<>`]+)))?")
+
+_HTML_SKIP = re.compile(
+    r"<!--.*?(?:-->|\Z)|<(script|style|template)\b[^>]*>.*?(?:</\1\s*>|\Z)", re.S | re.I
+)
+_HTML_HEAD = re.compile(r"<head\b[^>]*>.*?(?:</head\s*>|<body\b)", re.S | re.I)
+_XML_SKIP = re.compile(
+    r"<!--.*?(?:-->|\Z)|<\?.*?(?:\?>|\Z)|<!DOCTYPE[^>]*>"
+    r"|<article-id\b[^>]*>.*?</article-id\s*>|<self-uri\b[^>]*>.*?</self-uri\s*>",
+    re.S,
+)
+_META = re.compile(r"<meta\b", re.I)
+_META_NAMES = {"citation_doi", "citation_pmid", "citation_pmcid", "citation_reference"}
+# Meta tags whose content is a bare value of a known scheme ("37438700").
+_META_VALUE_SCHEMES = {"citation_pmid": Scheme.PMID, "citation_pmcid": Scheme.PMCID}
+_LINK_TAGS = {"a", "area"}
+_WINDOW = 700
+_XML_ID = re.compile(r"<(pub-id|object-id)\b([^>]*)>([^<]*)</\1\s*>")
+_XML_EXT_LINK = re.compile(r"<ext-link\b")
+_TYPE_SCHEME = {
+    "doi": Scheme.DOI,
+    "pmid": Scheme.PMID,
+    "pubmed": Scheme.PMID,
+    "pmcid": Scheme.PMCID,
+    "pmc": Scheme.PMCID,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Tag:
+    name: str
+    start: int
+    end: int
+    attrs: dict[str, tuple[str, int, int]]  # lower-case name -> (value, start, end)
+
+
+class _Regions:
+    """Sorted, non-overlapping spans of the source to leave out."""
+
+    def __init__(self, spans: list[tuple[int, int]]) -> None:
+        self.starts = [s for s, _ in spans]
+        self.ends = [e for _, e in spans]
+
+    def __contains__(self, pos: int) -> bool:
+        i = bisect.bisect_right(self.starts, pos) - 1
+        return i >= 0 and pos < self.ends[i]
+
+
+def _parse_tag(src: str, lt: int) -> _Tag | None:
+    m = _TAG.match(src, lt)
+    if m is None:
+        return None
+    attrs: dict[str, tuple[str, int, int]] = {}
+    base = m.start(2)
+    for a in _ATTR.finditer(m.group(2)):
+        for group in (2, 3, 4):
+            if a.group(group) is not None:
+                attrs[a.group(1).lower()] = (
+                    a.group(group),
+                    base + a.start(group),
+                    base + a.end(group),
+                )
+                break
+        else:
+            attrs[a.group(1).lower()] = ("", base + a.end(1), base + a.end(1))
+    return _Tag(m.group(1).lower(), m.start(), m.end(), attrs)
+
+
+def _enclosing_tag(src: str, pos: int) -> _Tag | None:
+    """The tag whose markup holds ``pos`` (inside an attribute value), if any."""
+    lt = src.rfind("<", 0, pos)
+    if lt < 0 or src.rfind(">", lt, pos) >= 0:
+        return None
+    tag = _parse_tag(src, lt)
+    if tag is None or tag.end <= pos:
+        return None
+    return tag
+
+
+def _attr_at(tag: _Tag, pos: int) -> str | None:
+    for name, (_value, start, end) in tag.attrs.items():
+        if start <= pos < end:
+            return name
+    return None
+
+
+def _mention(source: str, src: str, f: Found, tag: _Tag | None, *, xml: bool) -> Mention:
+    # Enough markup around the mention for the ~300 characters of text a context needs,
+    # rendered in one pass; two sentinel characters mark where the mention stands.
+    lo, hi = (tag.start, tag.end) if tag is not None else (f.start, f.end)
+    before = src[max(0, lo - _WINDOW) : lo]
+    after = src[hi : hi + _WINDOW]
+    gt, lt = before.find(">"), before.find("<")
+    if gt >= 0 and (lt < 0 or gt < lt):
+        before = before[gt + 1 :]  # the window starts inside a tag
+    cut = after.rfind("<")
+    if cut >= 0 and after.find(">", cut) < 0:
+        after = after[:cut]  # the window ends inside a tag
+    middle = "" if tag is not None else f.raw
+    text = markup_to_text(f"{before}\x00{middle}\x01{after}", xml=xml)
+    start, end = text.find("\x00"), text.find("\x01")
+    if 0 <= start < end:
+        text = text[:start] + text[start + 1 : end] + text[end + 1 :]
+        context = sentence_context(text, start, end - 1)
+    else:  # a sentinel fell into something markup_to_text removes; render the parts
+        tb, tm = markup_to_text(before, xml=xml), markup_to_text(middle, xml=xml)
+        context = sentence_context(
+            tb + tm + markup_to_text(after, xml=xml), len(tb), len(tb) + len(tm)
+        )
+    return Mention(source, f.scheme, f.id, f.raw, f.start, f.end, context)
+
+
+def _value_found(scheme: Scheme, value: str, start: int) -> Found | None:
+    """A mention for a bare value whose scheme its markup states (``pub-id-type="pmid"``).
+
+    The value is the whole identifier, so its entities are decoded before parsing
+    (``&amp;`` inside a DOI is an ``&``); ``raw`` stays the markup as written.
+    """
+    text = value.strip()
+    if not text:
+        return None
+    offset = value.find(text)
+    plain = html.unescape(text) if "&" in text else text
+    try:
+        if scheme is Scheme.DOI:
+            ident = parse_identifier(plain)
+        else:
+            ident = parse_identifier(plain, default=scheme)
+    except ValueError:
+        return None
+    if ident.scheme is not scheme:
+        return None
+    return Found(scheme, ident.value, text, start + offset, start + offset + len(text))
+
+
+def _dedupe(mentions: list[Mention]) -> list[Mention]:
+    seen: set[tuple[int, int, Scheme]] = set()
+    out: list[Mention] = []
+    for m in sorted(mentions, key=lambda m: (m.start, m.end)):
+        key = (m.start, m.end, m.scheme)
+        if key not in seen:
+            seen.add(key)
+            out.append(m)
+    return out
+
+
+def extract_html(source: str, src: str) -> list[Mention]:
+    """Citations in an HTML page: visible text, link targets and citation meta tags."""
+    hidden = _Regions(_merge([m.span() for m in _HTML_SKIP.finditer(src)]))
+    head = _HTML_HEAD.search(src)
+    head_start, head_end = head.span() if head else (0, 0)
+    mentions: list[Mention] = []
+    for f in scan(src):
+        if f.start in hidden:
+            continue
+        tag = _enclosing_tag(src, f.start)
+        if tag is None:
+            # Text: visible unless it stands in <head> (e.g. the <title>).
+            if head_start <= f.start < head_end or _inside_any_tag(src, f.start):
+                continue
+        elif not _html_attr_ok(tag, _attr_at(tag, f.start)):
+            continue
+        mentions.append(_mention(source, src, f, tag, xml=False))
+    for m in _META.finditer(src):
+        if m.start() in hidden:
+            continue
+        tag = _parse_tag(src, m.start())
+        if tag is None:
+            continue
+        scheme = _META_VALUE_SCHEMES.get(_meta_name(tag))
+        content = tag.attrs.get("content")
+        if scheme is None or content is None:
+            continue
+        found = _value_found(scheme, content[0], content[1])
+        if found is not None:
+            mentions.append(_mention(source, src, found, tag, xml=False))
+    return _dedupe(mentions)
+
+
+def _meta_name(tag: _Tag) -> str:
+    return tag.attrs.get("name", tag.attrs.get("property", ("", 0, 0)))[0].strip().lower()
+
+
+def _inside_any_tag(src: str, pos: int) -> bool:
+    """True for a hit inside markup that ``_enclosing_tag`` could not parse (e.g. ``</a``)."""
+    lt = src.rfind("<", max(0, pos - 2000), pos)
+    if lt < 0 or src.rfind(">", lt, pos) >= 0:
+        return False
+    nxt = src[lt + 1 : lt + 2]
+    return nxt.isalpha() or nxt in "/!?"
+
+
+def _html_attr_ok(tag: _Tag, attr: str | None) -> bool:
+    if attr is None:
+        return False
+    if tag.name in _LINK_TAGS:
+        return attr == "href"
+    if tag.name == "meta" and attr == "content":
+        return _meta_name(tag) in _META_NAMES
+    return False
+
+
+def extract_xml(source: str, src: str) -> list[Mention]:
+    """Citations in JATS (or other) XML: text, links and typed identifier elements."""
+    skip = _Regions(_merge([m.span() for m in _XML_SKIP.finditer(src)]))
+    mentions: list[Mention] = []
+    for f in scan(src):
+        if f.start in skip:
+            continue
+        tag = _enclosing_tag(src, f.start)
+        if tag is not None and _attr_at(tag, f.start) not in {"xlink:href", "href"}:
+            continue
+        if tag is None and _inside_any_tag(src, f.start):
+            continue
+        mentions.append(_mention(source, src, f, tag, xml=True))
+    for m in _XML_ID.finditer(src):
+        if m.start() in skip:
+            continue
+        tag = _parse_tag(src, m.start())
+        kind = tag.attrs.get("pub-id-type", ("", 0, 0))[0].lower() if tag else ""
+        scheme = _TYPE_SCHEME.get(kind)
+        if scheme is None:
+            continue
+        found = _value_found(scheme, m.group(3), m.start(3))
+        if found is not None:
+            mentions.append(_mention(source, src, found, None, xml=True))
+    for m in _XML_EXT_LINK.finditer(src):
+        tag = _parse_tag(src, m.start())
+        if tag is None or m.start() in skip:
+            continue
+        scheme = _TYPE_SCHEME.get(tag.attrs.get("ext-link-type", ("", 0, 0))[0].lower())
+        href = tag.attrs.get("xlink:href") or tag.attrs.get("href")
+        if scheme is None or href is None or scheme is Scheme.DOI:
+            continue  # typed DOI links are found by the scanner already
+        found = _value_found(scheme, href[0], href[1])
+        if found is not None:
+            mentions.append(_mention(source, src, found, tag, xml=True))
+    return _dedupe(mentions)
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for s, e in sorted(spans):
+        if merged and s <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], e))
+        else:
+            merged.append((s, e))
+    return merged

@@ -1,0 +1,92 @@
+"""Shared fixtures: a clean environment and a loopback web server for documents."""
+
+from __future__ import annotations
+
+import contextlib
+import http.server
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+HERE = Path(__file__).parent
+FIXTURES = HERE / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def _empty_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("config") / "empty.toml"
+    path.write_text("", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, _empty_config: Path) -> None:
+    """No test sees the developer's REFS_* variables or config files."""
+    for name in list(os.environ):
+        if name.startswith("REFS_") or name == "NCBI_API_KEY":
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(_empty_config.parent / "xdg"))
+    monkeypatch.setenv("REFS_CONFIG", str(_empty_config))
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    routes: ClassVar[dict[str, tuple[int, str, bytes, float]]] = {}
+
+    def do_GET(self) -> None:
+        status, content_type, body, delay = self.routes.get(
+            self.path, (404, "text/plain", b"not here", 0.0)
+        )
+        if delay:
+            time.sleep(delay)
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        return None
+
+
+class WebServer:
+    """A tiny loopback site: ``add(path, body, content_type)`` then ``url(path)``."""
+
+    def __init__(self) -> None:
+        handler = type("Handler", (_Handler,), {"routes": {}})
+        self.routes: dict[str, tuple[int, str, bytes, float]] = handler.routes
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def add(
+        self,
+        path: str,
+        body: bytes,
+        content_type: str = "text/html",
+        *,
+        status: int = 200,
+        delay: float = 0.0,
+    ) -> str:
+        self.routes[path] = (status, content_type, body, delay)
+        return self.url(path)
+
+    def url(self, path: str) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host!s}:{port}{path}"
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def web() -> Iterator[WebServer]:
+    server = WebServer()
+    yield server
+    server.close()

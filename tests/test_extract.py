@@ -1,0 +1,200 @@
+"""Extraction: which identifiers each kind of document yields, with offsets and context."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from refs.documents import read_file
+from refs.extract import extract
+from refs.models import Document, Format, Mention
+
+DOCS = Path(__file__).parent / "documents"
+
+
+def _ids(mentions: list[Mention]) -> set[tuple[str, str]]:
+    return {(m.scheme.value, m.id) for m in mentions}
+
+
+def _read(name: str) -> tuple[Document, list[Mention]]:
+    document = read_file(str(DOCS / name))
+    mentions = extract(document)
+    for m in mentions:
+        assert document.text[m.start : m.end] == m.raw, m
+        assert m.document == str(DOCS / name)
+    return document, mentions
+
+
+def test_html_visible_text_links_and_citation_metas() -> None:
+    """HTML yields visible text, link targets and citation_* metas, nothing hidden."""
+    _, mentions = _read("article.html")
+    assert _ids(mentions) == {
+        ("doi", "10.5555/page.self"),
+        ("pmid", "11111111"),
+        ("doi", "10.5555/ref.one"),
+        ("pmid", "22222222"),
+        ("doi", "10.1186/s10194-023-01626-w"),
+        ("pmid", "37438700"),
+        ("pmcid", "PMC10337094"),
+        ("doi", "10.1371/journal.pone.0033693"),
+        ("pmid", "38147649"),
+        ("pmcid", "PMC5994433"),
+        ("doi", "10.1000/italic"),
+        ("doi", "10.7326/m19-0735"),
+        ("doi", "10.5555/escaped"),
+    }
+
+
+def test_html_context_is_the_readable_sentence() -> None:
+    """The context of a link is the text around it, tags removed and entities decoded."""
+    _, mentions = _read("article.html")
+    by_id = {m.id: m for m in mentions}
+    assert by_id["10.1371/journal.pone.0033693"].context.startswith(
+        "A mouse study and a PubMed record"
+    )
+    assert by_id["37438700"].context == (
+        "Headache study: doi: 10.1186/s10194-023-01626-w. PMID: 37438700; PMCID: PMC10337094."
+    )
+
+
+def test_one_work_cited_three_ways_gives_three_mentions() -> None:
+    """A health article's 'doi: … PMID: …; PMCID: …' yields a mention of each kind."""
+    _, mentions = _read("references.txt")
+    assert [(m.scheme.value, m.id) for m in mentions] == [
+        ("doi", "10.1186/s10194-023-01626-w"),
+        ("pmid", "37438700"),
+        ("pmcid", "PMC10337094"),
+        ("doi", "10.1371/journal.pone.0033693"),
+    ]
+    # The wrapped reference-list entry is the context, not just its second line.
+    assert mentions[1].context.startswith("1. Sollmann N, et al. Headache pain.")
+    assert mentions[1].context.endswith("PMCID: PMC10337094.")
+
+
+def test_jats_typed_elements_and_links_but_not_own_ids() -> None:
+    """JATS yields pub-id, object-id, typed ext-links and text, not the article's own ids."""
+    _, mentions = _read("article.xml")
+    assert _ids(mentions) == {
+        ("doi", "10.1000/ext.link"),
+        ("doi", "10.1000/pub.id.doi"),
+        ("pmid", "12345678"),
+        ("pmcid", "PMC1234567"),
+        ("pmid", "23456789"),
+        ("pmid", "34567890"),
+        ("doi", "10.1002/(sici)1097-0061(199807)14:10<953::aid-yea293>3.0.co;2-u"),
+        ("pmid", "17699505"),
+    }
+
+
+def test_markdown_citekeys_and_links() -> None:
+    """pandoc/Manubot citekeys and Markdown links are found."""
+    _, mentions = _read("notes.md")
+    assert _ids(mentions) == {
+        ("doi", "10.1001/jama.2016.17216"),
+        ("pmid", "27898976"),
+        ("pmcid", "PMC5125559"),
+        ("doi", "10.1038/nature21056"),
+    }
+
+
+def test_wiki_templates() -> None:
+    """{{cite journal}} parameters and {{doi|…}} templates are found in wiki markup."""
+    document, mentions = _read("page.wiki")
+    assert document.format is Format.WIKI
+    assert _ids(mentions) == {
+        ("pmid", "13084587"),
+        ("doi", "10.1016/s0021-9258(18)66120-8"),
+        ("pmid", "13363834"),
+        ("pmcid", "PMC1199724"),
+        ("doi", "10.1000/from-template"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("fmt", "text"),
+    [
+        pytest.param(Format.TEXT, "PMID: 1 then doi:10.1000/a", id="text"),
+        pytest.param(Format.HTML, "<p>PMID: 1 then doi:10.1000/a</p>", id="html"),
+        pytest.param(Format.XML, "<p>PMID: 1 then doi:10.1000/a</p>", id="xml"),
+    ],
+)
+def test_every_kind_found_in_every_format(fmt: Format, text: str) -> None:
+    """Not only the first kind of identifier is reported."""
+    mentions = extract(Document("d", text, fmt))
+    assert [m.scheme.value for m in mentions] == ["pmid", "doi"]
+
+
+def test_mention_dict_has_exactly_the_documented_keys() -> None:
+    """The JSON form of a mention has exactly the keys the CLI contract names."""
+    (m,) = extract(Document("doc.txt", "PMID: 37438700", Format.TEXT))
+    assert m.to_dict() == {
+        "document": "doc.txt",
+        "scheme": "pmid",
+        "id": "37438700",
+        "raw": "PMID: 37438700",
+        "start": 0,
+        "end": 14,
+        "context": "PMID: 37438700",
+    }
+
+
+def test_long_paragraph_context_is_clipped_to_the_sentence() -> None:
+    """In long prose the context is the sentence around the mention, about 200 characters."""
+    filler = "Words go here and there without any citation at all. " * 20
+    text = filler + "This sentence cites doi:10.1000/xyz for a reason. " + filler
+    (m,) = extract(Document("d", text, Format.TEXT))
+    assert m.context == "This sentence cites doi:10.1000/xyz for a reason."
+
+
+# ------------------------------------------------------------------ properties
+
+
+@settings(max_examples=200)
+@given(st.text(max_size=400), st.sampled_from(list(Format)))
+def test_extraction_never_raises_on_any_text(text: str, fmt: Format) -> None:
+    """Any text in any format extracts without error, with consistent offsets."""
+    for m in extract(Document("d", text, fmt)):
+        assert text[m.start : m.end] == m.raw
+
+
+_html_bits = st.sampled_from(
+    [
+        "<a href='",
+        "https://doi.org/",
+        "10.1000/x",
+        '">',
+        "</a>",
+        "<script>",
+        "</script>",
+        "<!--",
+        "-->",
+        "<meta name=citation_pmid content=",
+        "123",
+        "PMID: ",
+        "PMC1234567",
+        "<head>",
+        "</head>",
+        "&amp;",
+        "&lt;",
+        "<",
+        ">",
+        " ",
+        "\n",
+        "(",
+        ")",
+        "'",
+        '"',
+    ]
+)
+
+
+@settings(max_examples=300)
+@given(st.lists(_html_bits, max_size=40).map("".join))
+def test_extraction_never_raises_on_hostile_markup(text: str) -> None:
+    """Unbalanced, truncated or adversarial HTML and XML never crash extraction."""
+    for fmt in (Format.HTML, Format.XML):
+        for m in extract(Document("d", text, fmt)):
+            assert text[m.start : m.end] == m.raw
