@@ -90,3 +90,41 @@ def web() -> Iterator[WebServer]:
     server = WebServer()
     yield server
     server.close()
+
+
+# ---------------------------------------------------------------- replay server
+
+from refs.config import Settings, load_settings  # noqa: E402
+from refs.testing.replay import ReplayData, ReplayServer  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def replay_data() -> ReplayData:
+    """Every genuine recorded record in tests/fixtures, loaded once."""
+    return ReplayData.from_fixtures(FIXTURES)
+
+
+@pytest.fixture
+def replay(replay_data: ReplayData) -> Iterator[ReplayServer]:
+    """A replay server with no limits and no latency (tests set what they need)."""
+    import copy
+
+    with ReplayServer(copy.deepcopy(replay_data)) as server:
+        yield server
+
+
+def settings_for(server: ReplayServer, tmp_path: Path, **overrides: object) -> Settings:
+    """Settings pointing at the replay server, a fresh cache, and quick retries."""
+    values: dict[str, object] = {
+        **server.settings_overrides(),
+        "cache": tmp_path / "cache",
+        "library": tmp_path / "references",
+        "mailto": "tests@example.org",
+        "timeout": 2.0,
+        "retry_attempts": 4,
+        "retry_timeout": 10.0,
+        "retry_wait_initial": 0.01,
+        "retry_wait_max": 0.05,
+    }
+    values.update(overrides)
+    return load_settings(values, environ={})

@@ -131,6 +131,97 @@ def extract(
         raise typer.Exit(EXIT_FAILED)
 
 
+def _duration(value: str | None, option: str) -> float | None:
+    if value is None:
+        return None
+    from refs.durations import parse_duration
+
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint=option) from exc
+
+
+@app.command()
+def resolve(
+    inputs: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="PATH|URL|IDENTIFIER...",
+            help="Files, directories, http(s) URLs, or identifiers such as "
+            "doi:10.1186/s10194-023-01626-w, PMID:37438700, PMC10337094.",
+            show_default=False,
+        ),
+    ],
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Resolve from the cache alone; make no requests.")
+    ] = False,
+    max_age: Annotated[
+        str | None,
+        typer.Option(
+            "--max-age",
+            metavar="DURATION",
+            help="Re-fetch cached records older than this (e.g. 30d, 12h). Default: cached "
+            "records stay valid until `refs refresh` re-checks them.",
+            show_default=False,
+        ),
+    ] = None,
+    allow_unresolved: Annotated[
+        bool,
+        typer.Option(
+            "--allow-unresolved", help="Exit 0 even when some identifiers did not resolve."
+        ),
+    ] = False,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the report as JSON on stdout instead.")
+    ] = False,
+    mailto: Annotated[
+        str | None,
+        typer.Option(
+            "--mailto",
+            help="Contact email for the services' polite pools [env REFS_MAILTO].",
+            show_default=False,
+        ),
+    ] = None,
+    fetch_timeout: FetchTimeout = None,
+    fetch_max_bytes: FetchMaxBytes = None,
+    quiet: Quiet = False,
+) -> None:
+    """Extract identifiers from documents (or take them as given) and resolve them.
+
+    DOIs go to Crossref (then DataCite, then doi.org content negotiation), PMIDs to
+    PubMed, PMCIDs to the PMC ID converter and PubMed, in as few batched requests as the
+    services' published limits allow; raw records are cached in the cache folder.
+    Reports each identifier (resolved with the identifiers found for it, not found,
+    or failed with the reason) and a summary on stderr. Exit status 0 when everything
+    resolved, 1 otherwise (0 with --allow-unresolved), 2 for usage errors.
+    """
+    from refs.config import load_settings
+    from refs.console import StderrReporter, print_resolve_report, resolve_report_json
+    from refs.pipeline import resolve_inputs
+
+    settings = load_settings(
+        {"fetch_timeout": fetch_timeout, "fetch_max_bytes": fetch_max_bytes, "mailto": mailto}
+    )
+    reporter = StderrReporter(quiet=quiet)
+    run = resolve_inputs(
+        inputs,
+        settings,
+        offline=offline,
+        max_age=_duration(max_age, "--max-age"),
+        reporter=reporter,
+    )
+    if json_output:
+        import json
+
+        typer.echo(json.dumps(resolve_report_json(run), ensure_ascii=False, indent=2))
+    if not quiet:
+        print_resolve_report(run, per_identifier=not json_output)
+    unresolved = len(run.report.unresolved)
+    if run.failed_inputs or (unresolved and not allow_unresolved):
+        raise typer.Exit(EXIT_FAILED)
+
+
 def _exit_code(exc: RefsError) -> int:
     if isinstance(exc, LockTimeout):
         return EXIT_LOCKED

@@ -44,6 +44,8 @@ class Settings(BaseModel):
     timeout: float = Field(30.0, gt=0)
     retry_attempts: int = Field(6, ge=1)
     retry_timeout: float = Field(120.0, gt=0)
+    retry_wait_initial: float = Field(0.5, ge=0)
+    retry_wait_max: float = Field(30.0, ge=0)
     # Documents fetched by URL.
     fetch_timeout: float = Field(30.0, gt=0)
     fetch_max_bytes: int = Field(20_000_000, gt=0)
@@ -90,6 +92,8 @@ ENV_VARS: dict[str, str] = {
     "REFS_TIMEOUT": "timeout",
     "REFS_RETRY_ATTEMPTS": "retry_attempts",
     "REFS_RETRY_TIMEOUT": "retry_timeout",
+    "REFS_RETRY_WAIT_INITIAL": "retry_wait_initial",
+    "REFS_RETRY_WAIT_MAX": "retry_wait_max",
     "REFS_FETCH_TIMEOUT": "fetch_timeout",
     "REFS_FETCH_MAX_BYTES": "fetch_max_bytes",
     "REFS_NEGATIVE_TTL": "negative_ttl",

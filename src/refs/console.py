@@ -11,8 +11,15 @@ if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
     from refs.models import Mention
+    from refs.pipeline import ResolveRun
 
-__all__ = ["StderrReporter", "print_mentions_table", "write_jsonl"]
+__all__ = [
+    "StderrReporter",
+    "print_mentions_table",
+    "print_resolve_report",
+    "resolve_report_json",
+    "write_jsonl",
+]
 
 
 def write_jsonl(rows: Iterable[dict[str, Any]]) -> None:
@@ -91,3 +98,63 @@ class StderrReporter:
         if not self._tasks:
             self._progress.stop()
             self._progress = None
+
+
+def _err(line: str = "") -> None:
+    print(line, file=sys.stderr)
+
+
+def resolve_report_json(run: ResolveRun) -> dict[str, Any]:
+    """The resolve report as stable JSON (documented in the README)."""
+    report = run.report
+    return {
+        "documents": [
+            {
+                "document": d.source,
+                "mentions": len(d.mentions),
+                "error": str(d.error) if d.error else None,
+            }
+            for d in run.documents
+        ],
+        "identifiers": [r.to_dict() for r in report.resolutions],
+        "summary": {
+            "documents": len(run.documents),
+            "documents_failed": len(run.failed_inputs),
+            "mentions": len(run.mentions),
+            "identifiers": len(report.resolutions),
+            "resolved": report.count("resolved"),
+            "not_found": report.count("not_found"),
+            "failed": report.count("failed"),
+            "stale": sum(1 for r in report.resolutions if r.stale),
+            "from_cache": report.from_cache,
+            "requests": report.requests,
+            "retries": report.retries,
+            "seconds": round(report.elapsed, 3),
+        },
+    }
+
+
+def print_resolve_report(run: ResolveRun, *, per_identifier: bool = True) -> None:
+    """Per-identifier lines and a summary, for people, on stderr."""
+    report = run.report
+    if per_identifier:
+        for r in report.resolutions:
+            if r.status == "resolved":
+                found = " ".join(f"{s.value}:{v}" for s, v in sorted(r.identifiers.items()))
+                stale = " [stale cached record]" if r.stale else ""
+                _err(f"resolved   {r.identifier}  via {r.via}: {found}{stale}")
+            else:
+                label = "not found" if r.status == "not_found" else "failed   "
+                _err(f"{label}  {r.identifier}  {r.reason}")
+    requests = ", ".join(f"{k} {v}" for k, v in report.requests.items()) or "none"
+    _err(
+        f"{len(run.documents)} document(s), {len(run.mentions)} mention(s), "
+        f"{len(report.resolutions)} identifier(s): {report.count('resolved')} resolved, "
+        f"{report.count('not_found')} not found, {report.count('failed')} failed; "
+        f"{report.from_cache} record(s) from the cache; requests: {requests}; "
+        f"{report.elapsed:.1f} s"
+    )
+    if report.unresolved:
+        _err("unresolved:")
+        for r in report.unresolved:
+            _err(f"  {r.identifier}: {r.status.replace('_', ' ')}: {r.reason}")

@@ -7,13 +7,13 @@ pydantic models compatible with CSL-JSON, see :mod:`refs.work`.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from refs.identifiers import Identifier, Scheme
 
-__all__ = ["Document", "Format", "Mention"]
+__all__ = ["Document", "Format", "Mention", "Record", "RecordStatus"]
 
 
 class Format(StrEnum):
@@ -61,3 +61,29 @@ class Mention:
         data = asdict(self)
         data["scheme"] = self.scheme.value
         return data
+
+
+RecordStatus = Literal["ok", "not_found"]
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One service's answer for one key (a DOI, a PMID, a PMCID).
+
+    ``payload`` is the raw text of the record: for a batch answer, the part of it that
+    belongs to this key (a Crossref work message, one ``<PubmedArticle>``, one idconv
+    record), so that normalisation can be re-run from the cache without the network.
+    """
+
+    service: str
+    key: str
+    status: RecordStatus
+    fetched_at: float
+    payload: str | None = field(default=None, repr=False)  # can be large: keep out of reprs
+    http_status: int | None = None
+    content_type: str | None = None
+    validators: dict[str, str] = field(default_factory=dict)
+    reason: str | None = None  # for not_found: what the service said
+    # Every identifier the record names (its DOI, PMID, PMCID): the crosswalk, read
+    # once by the service module when it parsed the answer.
+    names: dict[Scheme, str] = field(default_factory=dict)

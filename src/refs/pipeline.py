@@ -8,15 +8,22 @@ services and the store, which this module wires together.
 
 from __future__ import annotations
 
+import asyncio
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from refs.config import Settings
-from refs.errors import InputError
+from refs.errors import IdentifierError, InputError
+from refs.identifiers import Identifier, parse_identifier
 from refs.models import Document, Mention
 from refs.progress import NullReporter, Reporter
 
-__all__ = ["DocumentResult", "extract_inputs"]
+if TYPE_CHECKING:
+    from refs.resolve.engine import ResolveReport
+
+__all__ = ["DocumentResult", "ResolveRun", "extract_inputs", "resolve_inputs", "split_inputs"]
 
 
 @dataclass(slots=True)
@@ -66,3 +73,80 @@ def extract_inputs(
     finally:
         if client is not None:
             client.close()
+
+
+def split_inputs(inputs: Sequence[str]) -> tuple[list[str], list[Identifier]]:
+    """Command-line arguments → (documents to read, identifiers given directly).
+
+    An existing file or directory is a document; then anything that parses as one
+    identifier (``doi:…``, ``10.…``, ``PMID:…``, ``PMC…``, a doi.org or PubMed URL) is an
+    identifier; then other http(s) URLs are web pages to read. Anything else raises
+    :class:`IdentifierError`, naming the argument and what was expected.
+    """
+    from refs.documents import is_url
+
+    documents: list[str] = []
+    identifiers: list[Identifier] = []
+    for item in inputs:
+        if os.path.exists(item):
+            documents.append(item)
+            continue
+        try:
+            identifiers.append(parse_identifier(item))
+            continue
+        except IdentifierError as exc:
+            error = exc
+        if is_url(item):
+            documents.append(item)
+            continue
+        if error.scheme is None:
+            msg = (
+                f"{item!r} is not an existing file or directory, a URL, or an identifier: expected "
+                "a path, an http(s) URL, or an identifier such as doi:10.1186/s10194-023-01626-w, "
+                "PMID:37438700 or PMC10337094"
+            )
+            raise IdentifierError(msg, text=item) from error
+        raise error
+    return documents, identifiers
+
+
+@dataclass(slots=True)
+class ResolveRun:
+    """One ``refs resolve`` run: what was read, what was asked, what came back."""
+
+    documents: list[DocumentResult]
+    given: list[Identifier]
+    report: ResolveReport
+
+    @property
+    def mentions(self) -> list[Mention]:
+        return [m for d in self.documents for m in d.mentions]
+
+    @property
+    def failed_inputs(self) -> list[DocumentResult]:
+        return [d for d in self.documents if d.error is not None]
+
+
+def resolve_inputs(
+    inputs: Sequence[str],
+    settings: Settings,
+    *,
+    offline: bool = False,
+    max_age: float | None = None,
+    reporter: Reporter | None = None,
+) -> ResolveRun:
+    """Extract identifiers from documents (and take given ones) and resolve them all."""
+    from refs.resolve.engine import Resolver
+    from refs.store.cache import Cache
+
+    reporter = reporter or NullReporter()
+    paths, given = split_inputs(inputs)
+    documents = list(extract_inputs(paths, settings, reporter)) if paths else []
+    identifiers = given + [m.identifier for d in documents for m in d.mentions]
+    cache = Cache(settings.cache)
+    try:
+        resolver = Resolver(settings, cache, offline=offline, max_age=max_age, reporter=reporter)
+        report = asyncio.run(resolver.resolve(identifiers))
+    finally:
+        cache.close()
+    return ResolveRun(documents, given, report)

@@ -1,0 +1,1 @@
+"""Identifiers → raw records: the only place that talks to the metadata services."""

@@ -1,0 +1,99 @@
+"""doi.org content negotiation: the last resort for DOIs of any registration agency.
+
+``Accept: application/vnd.citationstyles.csl+json`` on ``https://doi.org/{doi}``
+redirects to the agency's metadata service, which answers CSL-JSON (Crossref,
+DataCite and mEDRA support it; crossref.org/documentation/retrieve-metadata/
+content-negotiation). An unregistered DOI gets doi.org's 404 page.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from refs.config import Settings
+from refs.identifiers import Scheme, parse_identifier
+from refs.models import Record
+from refs.resolve.http import Http, garbled
+
+__all__ = ["ACCEPT", "DoiContentNegotiation", "identifiers_of", "parse_csl"]
+
+NAME = "doi.org"
+ACCEPT = "application/vnd.citationstyles.csl+json"
+
+
+def parse_csl(body: bytes | str) -> dict[str, Any]:
+    """A CSL-JSON item. Raises ValueError for anything else (e.g. an HTML landing page)."""
+    data = json.loads(body)
+    if isinstance(data, list) and len(data) == 1:
+        data = data[0]
+    if not isinstance(data, dict) or not ({"type", "title", "DOI"} & set(data)):
+        msg = "not a CSL-JSON item"
+        raise ValueError(msg)
+    return data
+
+
+def identifiers_of(payload: str) -> dict[Scheme, str]:
+    item = parse_csl(payload)
+    out: dict[Scheme, str] = {}
+    for scheme, field in ((Scheme.DOI, "DOI"), (Scheme.PMID, "PMID"), (Scheme.PMCID, "PMCID")):
+        value = item.get(field)
+        if isinstance(value, str | int) and str(value).strip():
+            try:
+                ident = parse_identifier(str(value), default=scheme)
+            except ValueError:
+                continue
+            if ident.scheme is scheme:
+                out[scheme] = ident.value
+    return out
+
+
+class DoiContentNegotiation:
+    """doi.org with ``Accept: application/vnd.citationstyles.csl+json``."""
+
+    name = NAME
+    pool = "doi"
+
+    def __init__(self, settings: Settings) -> None:
+        self.base = settings.doi_url
+
+    def take(self, pending: Sequence[str]) -> int:
+        return 1
+
+    def identifiers_of(self, payload: str) -> dict[Scheme, str]:
+        return identifiers_of(payload)
+
+    async def fetch(self, http: Http, keys: list[str]) -> dict[str, Record]:
+        out = {}
+        for key in keys:
+            now = time.time()
+
+            def parse(response: httpx.Response) -> str:
+                try:
+                    return json.dumps(parse_csl(response.content), ensure_ascii=False)
+                except ValueError as exc:
+                    kind = response.headers.get("content-type", "?").split(";")[0]
+                    raise garbled(NAME, f"answered {kind} instead of CSL-JSON ({exc})") from exc
+
+            url = f"{self.base}/{quote(key, safe='/:;()')}"
+            _response, payload = await http.request(
+                NAME, "doi", "GET", url, headers={"Accept": ACCEPT}, validate=parse
+            )
+            out[key] = (
+                Record(NAME, key, "ok", now, payload, 200, ACCEPT, names=identifiers_of(payload))
+                if payload is not None
+                else Record(
+                    NAME,
+                    key,
+                    "not_found",
+                    now,
+                    http_status=404,
+                    reason="doi.org does not know this DOI",
+                )
+            )
+        return out

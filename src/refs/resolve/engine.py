@@ -1,0 +1,427 @@
+"""Identifiers → raw records, in the fewest requests the services' limits allow.
+
+The plan for one run:
+
+* every (service, key) is looked up once (memoised), from the cache when it is fresh;
+* each service has a batcher whose workers (one per allowed concurrent request) take
+  as many waiting keys as fit in one request at the moment they are ready to send, so
+  batches are full while keys keep coming and partial only at the end;
+* services run concurrently; the HTTP layer keeps each pool within its limits;
+* DOIs go to Crossref, then DataCite, then doi.org content negotiation (DataCite
+  prefixes skip Crossref); PMIDs to PubMed efetch; PMCIDs to the PMC ID converter and
+  then efetch (or the DOI chain when PubMed has no record). A PMCID that a record
+  already names (PubMed lists the PMCID of each article) needs no ID-converter
+  request, so PMCIDs are planned after the PMIDs of the run are fetched, which costs
+  no time: NCBI's one budget is spent in the same total either way.
+
+Failures are per identifier: a not-found answer or a request that still fails after
+its retries becomes that identifier's outcome; the run always finishes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import Counter, deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import httpx
+
+from refs.config import Settings
+from refs.errors import ServiceError
+from refs.identifiers import Identifier, Scheme
+from refs.models import Record
+from refs.progress import NullReporter, Reporter
+from refs.resolve.crossref import Crossref
+from refs.resolve.datacite import DataCite, is_datacite_doi
+from refs.resolve.doi_cn import DoiContentNegotiation
+from refs.resolve.http import DEFAULT_POOLS, Http, Pool, make_client
+from refs.resolve.idconv import IdConverter
+from refs.resolve.pubmed import PubMed
+from refs.resolve.service import Service
+from refs.store.cache import Cache
+
+__all__ = ["Resolution", "ResolveReport", "Resolver", "Status"]
+
+Status = Literal["resolved", "not_found", "failed"]
+STAGE = "resolving"
+DOI_CHAIN = ("crossref", "datacite", "doi.org")
+DATACITE_CHAIN = ("datacite", "doi.org")
+
+
+@dataclass(slots=True)
+class Resolution:
+    """What became of one identifier."""
+
+    identifier: Identifier
+    status: Status
+    identifiers: dict[Scheme, str] = field(default_factory=dict)
+    records: list[Record] = field(default_factory=list, repr=False)
+    via: str | None = None
+    reason: str | None = None
+    stale: bool = False
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "identifier": str(self.identifier),
+            "status": self.status,
+            "identifiers": {s.value: v for s, v in sorted(self.identifiers.items())},
+            "sources": [f"{r.service}:{r.key}" for r in self.records],
+            "via": self.via,
+            "reason": self.reason,
+            "stale": self.stale,
+        }
+
+
+@dataclass(slots=True)
+class ResolveReport:
+    """The outcome of a run: one resolution per identifier, and what it cost."""
+
+    resolutions: list[Resolution]
+    requests: dict[str, int]
+    retries: dict[str, int]
+    from_cache: int
+    elapsed: float
+
+    def count(self, status: Status) -> int:
+        return sum(1 for r in self.resolutions if r.status == status)
+
+    @property
+    def unresolved(self) -> list[Resolution]:
+        return [r for r in self.resolutions if r.status != "resolved"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Lookup:
+    record: Record | None = None
+    error: str | None = None
+    stale: bool = False
+    cached: bool = False
+
+
+class _Batcher:
+    """Keys waiting for one service; workers send them in batches as slots open."""
+
+    def __init__(self, resolver: Resolver, service: Service, workers: int) -> None:
+        self.resolver = resolver
+        self.service = service
+        self.pending: deque[str] = deque()
+        self.futures: dict[str, asyncio.Future[_Lookup]] = {}
+        self.wake = asyncio.Event()
+        self.tasks = [asyncio.create_task(self._work()) for _ in range(workers)]
+
+    def submit(self, key: str, future: asyncio.Future[_Lookup]) -> None:
+        self.pending.append(key)
+        self.futures[key] = future
+        self.wake.set()
+
+    async def _work(self) -> None:
+        while True:
+            while not self.pending:
+                self.wake.clear()
+                await self.wake.wait()
+            await asyncio.sleep(0)  # let keys submitted in the same burst join this batch
+            if not self.pending:
+                continue
+            window = [self.pending[i] for i in range(min(len(self.pending), 256))]
+            n = max(1, min(self.service.take(window), len(window)))
+            keys = [self.pending.popleft() for _ in range(n)]
+            await self._send(keys)
+
+    async def _send(self, keys: list[str]) -> None:
+        try:
+            records = await self.service.fetch(self.resolver.http, keys)
+        except ServiceError as exc:
+            if not exc.transient and len(keys) > 1:
+                # A permanent error on a batch (e.g. 400 for one odd identifier):
+                # bisect so the bad key fails alone and the others still resolve.
+                half = len(keys) // 2
+                await self._send(keys[:half])
+                await self._send(keys[half:])
+                return
+            for key in keys:
+                self._settle(key, _Lookup(error=str(exc)))
+            return
+        except Exception as exc:  # a bug must not lose the run: fail these keys loudly
+            self.resolver.reporter.warning(
+                f"{self.service.name}: unexpected {type(exc).__name__}: {exc}"
+            )
+            for key in keys:
+                self._settle(key, _Lookup(error=f"internal error: {type(exc).__name__}: {exc}"))
+            return
+        self.resolver.remember(records.values())
+        for key in keys:
+            record = records.get(key)
+            if record is None:
+                self._settle(key, _Lookup(error=f"{self.service.name}: no answer for {key}"))
+            else:
+                self._settle(key, _Lookup(record=record))
+
+    def _settle(self, key: str, result: _Lookup) -> None:
+        future = self.futures.pop(key, None)
+        if future is not None and not future.done():
+            future.set_result(result)
+
+    async def close(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+class Resolver:
+    """Resolves identifiers through the cache and the services. One per run."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        cache: Cache,
+        *,
+        offline: bool = False,
+        max_age: float | None = None,
+        reporter: Reporter | None = None,
+        client: httpx.AsyncClient | None = None,
+        pools: dict[str, Pool] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.cache = cache
+        self.offline = offline
+        self.max_age = max_age
+        self.reporter = reporter or NullReporter()
+        self._client = client
+        self._pools = pools
+        self.services: dict[str, Service] = {
+            "crossref": Crossref(settings),
+            "datacite": DataCite(settings),
+            "doi.org": DoiContentNegotiation(settings),
+            "pubmed": PubMed(settings),
+            "idconv": IdConverter(settings),
+        }
+        self._lookups: dict[tuple[str, str], asyncio.Future[_Lookup]] = {}
+        self._batchers: dict[str, _Batcher] = {}
+        self._names: dict[tuple[Scheme, str], list[Record]] = {}
+        self.from_cache = 0
+        self.http: Http
+
+    # ------------------------------------------------------------------ lookups
+
+    def _fresh(self, record: Record, now: float) -> bool:
+        age = now - record.fetched_at
+        if record.status == "not_found" and age > self.settings.negative_ttl:
+            return False
+        return self.max_age is None or age <= self.max_age
+
+    def remember(self, records: Iterable[Record]) -> None:
+        """Write fetched records to the cache and index what they name for this run."""
+        records = list(records)
+        for record in records:
+            self._index(record)
+        self.cache.put(records)
+
+    def _index(self, record: Record) -> None:
+        if record.status == "ok":
+            for scheme, value in record.names.items():
+                self._names.setdefault((scheme, value), []).append(record)
+
+    async def lookup(self, service: str, key: str) -> _Lookup:
+        """One service's record for ``key``: cached if fresh, else fetched (once per run)."""
+        slot = (service, key)
+        future = self._lookups.get(slot)
+        if future is None:
+            future = asyncio.get_running_loop().create_future()
+            self._lookups[slot] = future
+            self._start_lookup(service, key, future)
+        result = await future
+        if result.error and not result.record:
+            # Stale-if-error: a cached record, even old, beats no record.
+            cached = self.cache.get(service, key)
+            if cached is not None:
+                return _Lookup(record=cached, error=None, stale=True, cached=True)
+        return result
+
+    def _start_lookup(self, service: str, key: str, future: asyncio.Future[_Lookup]) -> None:
+        cached = self.cache.get(service, key)
+        now = time.time()
+        if cached is not None and (self.offline or self._fresh(cached, now)):
+            self.from_cache += 1
+            self._index(cached)
+            stale = cached.status == "ok" and not self._fresh(cached, now)
+            future.set_result(_Lookup(record=cached, stale=stale, cached=True))
+            return
+        if self.offline:
+            future.set_result(
+                _Lookup(error=f"{service}: not in the cache, and --offline forbids asking")
+            )
+            return
+        batcher = self._batchers.get(service)
+        if batcher is None:
+            svc = self.services[service]
+            pool = (self._pools or DEFAULT_POOLS).get(svc.pool)
+            batcher = _Batcher(self, svc, pool.concurrency if pool else 1)
+            self._batchers[service] = batcher
+        batcher.submit(key, future)
+
+    def _named(self, scheme: Scheme, value: str) -> list[Record]:
+        """Records of this run, or fresh cached ones, that name an identifier."""
+        found = list(self._names.get((scheme, value), []))
+        if not found:
+            now = time.time()
+            found = [
+                r for r in self.cache.naming(scheme, value) if self.offline or self._fresh(r, now)
+            ]
+        return found
+
+    # ------------------------------------------------------------------ chains
+
+    def _resolved(
+        self, ident: Identifier, records: list[Record], via: str, *, stale: bool
+    ) -> Resolution:
+        ids: dict[Scheme, str] = {ident.scheme: ident.value}
+        for record in records:
+            for scheme, value in record.names.items():
+                ids.setdefault(scheme, value)
+        return Resolution(ident, "resolved", ids, records, via=via, stale=stale)
+
+    async def _doi(self, ident: Identifier, *, first: Sequence[Record] = ()) -> Resolution:
+        chain = DATACITE_CHAIN if is_datacite_doi(ident.value) else DOI_CHAIN
+        reasons = []
+        for service in chain:
+            result = await self.lookup(service, ident.value)
+            if result.record is None:
+                return Resolution(ident, "failed", {ident.scheme: ident.value}, reason=result.error)
+            if result.record.status == "ok":
+                return self._resolved(ident, [*first, result.record], service, stale=result.stale)
+            reasons.append(result.record.reason or f"not in {service}")
+        return Resolution(
+            ident,
+            "not_found",
+            {ident.scheme: ident.value},
+            reason="no registration agency knows this DOI (" + "; ".join(reasons) + ")",
+        )
+
+    async def _pmid(self, ident: Identifier) -> Resolution:
+        result = await self.lookup("pubmed", ident.value)
+        if result.record is None:
+            return Resolution(ident, "failed", {ident.scheme: ident.value}, reason=result.error)
+        if result.record.status != "ok":
+            return Resolution(
+                ident, "not_found", {ident.scheme: ident.value}, reason=result.record.reason
+            )
+        return self._resolved(ident, [result.record], "pubmed", stale=result.stale)
+
+    async def _pmcid(self, ident: Identifier, pmids_done: asyncio.Event) -> Resolution:
+        await pmids_done.wait()
+        named = [r for r in self._named(ident.scheme, ident.value) if r.service != "idconv"]
+        if named:
+            return self._resolved(
+                ident, named[:1], f"crosswalk ({named[0].service}:{named[0].key})", stale=False
+            )
+        result = await self.lookup("idconv", ident.value)
+        if result.record is None:
+            return Resolution(ident, "failed", {ident.scheme: ident.value}, reason=result.error)
+        if result.record.status != "ok" or result.record.payload is None:
+            return Resolution(
+                ident, "not_found", {ident.scheme: ident.value}, reason=result.record.reason
+            )
+        ids = dict(result.record.names)
+        pubmed_reason = None
+        if Scheme.PMID in ids:
+            pubmed = await self.lookup("pubmed", ids[Scheme.PMID])
+            if pubmed.record is not None and pubmed.record.status == "ok":
+                return self._resolved(
+                    ident,
+                    [pubmed.record, result.record],
+                    "idconv → pubmed",
+                    stale=pubmed.stale or result.stale,
+                )
+            if pubmed.record is None:
+                pubmed_reason = pubmed.error
+                if Scheme.DOI not in ids:
+                    return Resolution(ident, "failed", ids, reason=pubmed.error)
+            else:
+                pubmed_reason = f"PMID {ids[Scheme.PMID]}: {pubmed.record.reason}"
+        if Scheme.DOI in ids:
+            doi = await self._doi(Identifier(Scheme.DOI, ids[Scheme.DOI]), first=[result.record])
+            doi.identifier = ident
+            doi.identifiers = {**ids, **doi.identifiers}
+            if doi.status == "resolved":
+                doi.via = f"idconv → {doi.via}"
+            elif pubmed_reason:
+                doi.reason = f"{pubmed_reason}; DOI {ids[Scheme.DOI]}: {doi.reason}"
+            return doi
+        if pubmed_reason:
+            return Resolution(ident, "not_found", ids, reason=pubmed_reason)
+        return Resolution(
+            ident, "not_found", ids, reason="PMC knows this PMCID but gives no PMID or DOI"
+        )
+
+    def _rescue(self, resolution: Resolution) -> Resolution:
+        """An identifier no service resolved, but that a record of this run names."""
+        ident = resolution.identifier
+        named = [
+            r for r in self._names.get((ident.scheme, ident.value), []) if r.service != "idconv"
+        ]
+        if not named:
+            return resolution
+        rescued = self._resolved(
+            ident, named[:1], f"crosswalk ({named[0].service}:{named[0].key})", stale=False
+        )
+        rescued.reason = resolution.reason
+        return rescued
+
+    # ------------------------------------------------------------------ the run
+
+    async def resolve(self, identifiers: Sequence[Identifier]) -> ResolveReport:
+        """Resolve every identifier (duplicates once); results in the order given."""
+        started = time.monotonic()
+        unique = list(dict.fromkeys(identifiers))
+        owns_client = self._client is None
+        client = self._client or make_client(self.settings)
+        self.http = Http(client, self.settings, self._pools)
+        self.reporter.start(STAGE, len(unique))
+        pmids_done = asyncio.Event()
+
+        async def tracked(
+            coro: asyncio.Future[Resolution] | asyncio.Task[Resolution],
+        ) -> Resolution:
+            result = await coro
+            self.reporter.advance(STAGE)
+            return result
+
+        try:
+            tasks: dict[Identifier, asyncio.Task[Resolution]] = {}
+            for ident in unique:
+                if ident.scheme is Scheme.DOI:
+                    tasks[ident] = asyncio.create_task(self._doi(ident))
+                elif ident.scheme is Scheme.PMID:
+                    tasks[ident] = asyncio.create_task(self._pmid(ident))
+            pmid_tasks = [t for i, t in tasks.items() if i.scheme is Scheme.PMID]
+
+            async def mark_pmids_done() -> None:
+                await asyncio.gather(*pmid_tasks, return_exceptions=True)
+                pmids_done.set()
+
+            marker = asyncio.create_task(mark_pmids_done())
+            for ident in unique:
+                if ident.scheme is Scheme.PMCID:
+                    tasks[ident] = asyncio.create_task(self._pmcid(ident, pmids_done))
+            results = await asyncio.gather(*(tracked(tasks[i]) for i in unique))
+            await marker
+        finally:
+            for batcher in self._batchers.values():
+                await batcher.close()
+            if owns_client:
+                await client.aclose()
+            self.reporter.finish(STAGE)
+        resolutions = [r if r.status == "resolved" else self._rescue(r) for r in results]
+        return ResolveReport(
+            resolutions=resolutions,
+            requests=dict(sorted(self.http.requests.items())),
+            retries=dict(sorted(Counter(self.http.retries).items())),
+            from_cache=self.from_cache,
+            elapsed=time.monotonic() - started,
+        )

@@ -1,0 +1,164 @@
+"""The cache of raw records (``cache/records.sqlite``): disposable, re-fetchable.
+
+One row per (service, key) with the fetch time, HTTP status, validators and the raw
+payload; a ``crosswalk`` table indexes which cached records name which identifiers
+(derived from the payloads, so it can always be rebuilt). Only answers are cached:
+records ("ok") and not-found answers; failures and garbled bodies never reach it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from refs.identifiers import Scheme
+from refs.models import Record
+from refs.store.db import Migration, connect, transaction
+
+__all__ = ["Cache"]
+
+FILENAME = "records.sqlite"
+
+
+def _v1(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        """CREATE TABLE records (
+            service TEXT NOT NULL,
+            key TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('ok', 'not_found')),
+            fetched_at REAL NOT NULL,
+            http_status INTEGER,
+            content_type TEXT,
+            validators TEXT,
+            reason TEXT,
+            names TEXT,
+            payload TEXT,
+            PRIMARY KEY (service, key)
+        ) WITHOUT ROWID"""
+    )
+    conn.execute(
+        """CREATE TABLE crosswalk (
+            scheme TEXT NOT NULL,
+            id TEXT NOT NULL,
+            service TEXT NOT NULL,
+            key TEXT NOT NULL,
+            PRIMARY KEY (scheme, id, service, key)
+        ) WITHOUT ROWID"""
+    )
+    conn.execute("CREATE INDEX crosswalk_by_record ON crosswalk (service, key)")
+
+
+MIGRATIONS: list[Migration] = [("0001_records_and_crosswalk", _v1)]
+
+_COLUMNS = "service, key, status, fetched_at, http_status, content_type, validators, reason, names, payload"
+
+
+def _record(row: Sequence[object]) -> Record:
+    (
+        service,
+        key,
+        status,
+        fetched_at,
+        http_status,
+        content_type,
+        validators,
+        reason,
+        names,
+        payload,
+    ) = row
+    return Record(
+        service=str(service),
+        key=str(key),
+        status="ok" if status == "ok" else "not_found",
+        fetched_at=float(fetched_at),  # type: ignore[arg-type]
+        payload=payload if isinstance(payload, str) else None,
+        http_status=int(http_status) if isinstance(http_status, int) else None,
+        content_type=content_type if isinstance(content_type, str) else None,
+        validators=json.loads(validators) if isinstance(validators, str) and validators else {},
+        reason=reason if isinstance(reason, str) else None,
+        names={Scheme(k): v for k, v in json.loads(names).items()}
+        if isinstance(names, str) and names
+        else {},
+    )
+
+
+class Cache:
+    """Raw records per (service, key). Safe to delete at any time."""
+
+    def __init__(self, directory: Path) -> None:
+        self.path = Path(directory) / FILENAME
+        self.conn = connect(self.path, MIGRATIONS, what="cache")
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def get(self, service: str, key: str) -> Record | None:
+        row = self.conn.execute(
+            f"SELECT {_COLUMNS} FROM records WHERE service = ? AND key = ?", (service, key)
+        ).fetchone()
+        return _record(row) if row else None
+
+    def naming(self, scheme: Scheme, value: str) -> list[Record]:
+        """Cached records (ok) that name this identifier, newest first."""
+        rows = self.conn.execute(
+            f"""SELECT {", ".join("r." + c.strip() for c in _COLUMNS.split(","))}
+                FROM crosswalk x JOIN records r ON r.service = x.service AND r.key = x.key
+                WHERE x.scheme = ? AND x.id = ? AND r.status = 'ok'
+                ORDER BY r.fetched_at DESC""",
+            (scheme.value, value),
+        ).fetchall()
+        return [_record(row) for row in rows]
+
+    def put(self, records: Iterable[Record]) -> None:
+        """Store records (replacing older ones) and what they name, in one transaction."""
+        records = list(records)
+        if not records:
+            return
+        rows = [
+            (
+                r.service,
+                r.key,
+                r.status,
+                r.fetched_at,
+                r.http_status,
+                r.content_type,
+                json.dumps(r.validators) if r.validators else None,
+                r.reason,
+                json.dumps({s.value: v for s, v in r.names.items()}) if r.names else None,
+                r.payload,
+            )
+            for r in records
+        ]
+        with transaction(self.conn):
+            self.conn.executemany(
+                f"INSERT OR REPLACE INTO records ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            self.conn.executemany(
+                "DELETE FROM crosswalk WHERE service = ? AND key = ?",
+                [(r.service, r.key) for r in records],
+            )
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO crosswalk (scheme, id, service, key) VALUES (?, ?, ?, ?)",
+                [
+                    (s.value, v, r.service, r.key)
+                    for r in records
+                    if r.status == "ok"
+                    for s, v in r.names.items()
+                ],
+            )
+
+    def all(self, service: str | None = None) -> list[Record]:
+        query = f"SELECT {_COLUMNS} FROM records"
+        args: tuple[str, ...] = ()
+        if service:
+            query += " WHERE service = ?"
+            args = (service,)
+        return [_record(row) for row in self.conn.execute(query + " ORDER BY service, key", args)]
+
+    def count(self) -> dict[str, int]:
+        return dict(
+            self.conn.execute("SELECT service, COUNT(*) FROM records GROUP BY service").fetchall()
+        )

@@ -1,0 +1,1 @@
+"""Tools for testing refs and programs built on it: the replay server."""

@@ -1,0 +1,128 @@
+"""`refs resolve`: identifiers and documents in, per-identifier report and exit status out."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from refs.testing.replay import Fault, ReplayServer
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
+
+
+def refs(server: ReplayServer, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the CLI with the environment variables a user would set (exact names)."""
+    env = {
+        **os.environ,
+        **server.environ(),
+        "REFS_CACHE": str(tmp_path / "cache"),
+        "REFS_LIBRARY": str(tmp_path / "references"),
+        "REFS_MAILTO": "tests@example.org",
+        "REFS_RETRY_ATTEMPTS": "2",
+        "REFS_RETRY_WAIT_INITIAL": "0.01",
+        "REFS_RETRY_WAIT_MAX": "0.02",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "refs", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        cwd=tmp_path,
+    )
+
+
+def test_identifiers_and_documents_resolve_with_exit_0(
+    replay: ReplayServer, tmp_path: Path
+) -> None:
+    """Bare identifiers in every form plus the examples all resolve; exit status 0."""
+    result = refs(
+        replay,
+        tmp_path,
+        "resolve",
+        str(EXAMPLES),
+        "doi:10.1371/journal.pone.0033693",
+        "10.1073/pnas.1414271111",
+        "PMID:38147649",
+        "PMC10769841",
+        "https://pubmed.ncbi.nlm.nih.gov/29915538/",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "resolved   pmcid:PMC10769841  via crosswalk (pubmed:38147649)" in result.stderr
+    assert "0 not found, 0 failed" in result.stderr
+    assert (tmp_path / "cache" / "records.sqlite").exists()
+
+
+def test_unresolved_exit_1_or_0_when_allowed(replay: ReplayServer, tmp_path: Path) -> None:
+    """Anything unresolved makes exit status 1 and is listed; --allow-unresolved makes it 0."""
+    result = refs(replay, tmp_path, "resolve", "PMID:38147649", "doi:10.9999/missing")
+    assert result.returncode == 1
+    assert "not found  doi:10.9999/missing" in result.stderr
+    assert "unresolved:" in result.stderr
+    allowed = refs(
+        replay, tmp_path, "resolve", "--allow-unresolved", "PMID:38147649", "doi:10.9999/missing"
+    )
+    assert allowed.returncode == 0
+
+
+def test_failure_reason_reaches_the_user(replay: ReplayServer, tmp_path: Path) -> None:
+    """A service that keeps failing is reported per identifier with the reason."""
+    replay.faults.append(Fault("ncbi", "503", times=50))
+    result = refs(replay, tmp_path, "resolve", "PMID:38147649")
+    assert result.returncode == 1
+    assert "failed     pmid:38147649  pubmed: HTTP 503" in result.stderr
+
+
+@pytest.mark.parametrize("bad", ["10.1234", "PMID: abc", "PMC", "not-a-file.txt"])
+def test_invalid_identifier_is_a_usage_error(
+    replay: ReplayServer, tmp_path: Path, bad: str
+) -> None:
+    """An argument that is no file, URL or valid identifier exits 2 naming it."""
+    result = refs(replay, tmp_path, "resolve", bad)
+    assert result.returncode == 2
+    assert repr(bad) in result.stderr
+    assert "expected" in result.stderr
+
+
+def test_json_report(replay: ReplayServer, tmp_path: Path) -> None:
+    """--json prints the documented report on stdout; a rerun is answered from the cache."""
+    result = refs(replay, tmp_path, "resolve", "--json", "-q", str(EXAMPLES / "reading-list.txt"))
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert set(report) == {"documents", "identifiers", "summary"}
+    assert report["summary"]["mentions"] == 5
+    assert report["summary"]["resolved"] == report["summary"]["identifiers"] == 5
+    first = report["identifiers"][0]
+    assert set(first) == {
+        "identifier",
+        "status",
+        "identifiers",
+        "sources",
+        "via",
+        "reason",
+        "stale",
+    }
+    again = json.loads(
+        refs(replay, tmp_path, "resolve", "--json", "-q", str(EXAMPLES / "reading-list.txt")).stdout
+    )
+    assert again["summary"]["requests"] == {}
+
+
+def test_offline_reports_missing(replay: ReplayServer, tmp_path: Path) -> None:
+    """--offline makes no requests and reports what the cache lacks."""
+    result = refs(replay, tmp_path, "resolve", "--offline", "PMID:38147649")
+    assert result.returncode == 1
+    assert "not in the cache" in result.stderr
+    assert sum(replay.requests.values()) == 0
+
+
+def test_bad_max_age_is_a_usage_error(replay: ReplayServer, tmp_path: Path) -> None:
+    """--max-age takes durations such as 30d; anything else exits 2."""
+    result = refs(replay, tmp_path, "resolve", "--max-age", "soon", "PMID:1")
+    assert result.returncode == 2
+    assert "is not a duration" in result.stderr

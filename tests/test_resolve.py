@@ -1,0 +1,256 @@
+"""Resolution against the replay server: batching, crosswalk, cache, and every fault."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from refs.config import Settings
+from refs.identifiers import Identifier, Scheme, parse_identifier
+from refs.resolve.engine import Resolution, Resolver, ResolveReport
+from refs.resolve.http import Pool
+from refs.store.cache import Cache
+from refs.testing.replay import Fault, Limit, ReplayServer
+from tests.conftest import settings_for
+
+CROSSREF_DOI = "10.1371/journal.pone.0033693"
+
+
+def run(settings: Settings, ids: list[str], **kwargs: object) -> ResolveReport:
+    cache = Cache(settings.cache)
+    try:
+        resolver = Resolver(settings, cache, **kwargs)  # type: ignore[arg-type]
+        return asyncio.run(resolver.resolve([parse_identifier(i) for i in ids]))
+    finally:
+        cache.close()
+
+
+def by_id(report: ResolveReport) -> dict[str, Resolution]:
+    return {str(r.identifier): r for r in report.resolutions}
+
+
+def test_one_paper_cited_three_ways_ends_with_all_its_identifiers(
+    replay: ReplayServer, tmp_path: Path
+) -> None:
+    """PMID, PMCID and DOI of one paper each resolve, and each knows the other two."""
+    report = run(settings_for(replay, tmp_path), ["PMID:38147649", "PMC10769841"])
+    results = by_id(report)
+    expected = {
+        Scheme.PMID: "38147649",
+        Scheme.PMCID: "PMC10769841",
+        Scheme.DOI: "10.1073/pnas.2308706120",
+    }
+    assert results["pmid:38147649"].identifiers == expected
+    assert results["pmcid:PMC10769841"].identifiers == expected
+    # The PMCID is named by the PubMed record: no ID-converter request was needed.
+    assert report.requests == {"pubmed": 1}
+
+
+def test_every_service_and_fallback(replay: ReplayServer, tmp_path: Path) -> None:
+    """Crossref, DataCite (by prefix), doi.org content negotiation, PubMed, idconv; not-founds named."""
+    report = run(
+        settings_for(replay, tmp_path),
+        [
+            CROSSREF_DOI,
+            "10.5281/zenodo.1196821",
+            "10.1126/science.169.3946.635",
+            "PMID:29915538",
+            "PMC3292175",
+            "10.9999/unknown",
+            "PMID:1",
+            "PMC999999",
+        ],
+    )
+    r = by_id(report)
+    assert r[f"doi:{CROSSREF_DOI}"].via == "crossref"
+    assert r["doi:10.5281/zenodo.1196821"].via == "datacite"
+    assert r["doi:10.1126/science.169.3946.635"].via == "doi.org"
+    assert r["pmid:29915538"].identifiers[Scheme.PMCID] == "PMC5994433"
+    # PMC3292175: the ID converter knows it, but neither PubMed nor any DOI agency here does.
+    assert r["pmcid:PMC3292175"].status == "not_found"
+    assert r["pmcid:PMC3292175"].identifiers[Scheme.PMID] == "22389645"
+    assert "PMID 22389645" in (r["pmcid:PMC3292175"].reason or "")
+    assert r["doi:10.9999/unknown"].status == "not_found"
+    assert "Crossref" in (r["doi:10.9999/unknown"].reason or "")
+    assert r["pmid:1"].status == "not_found"
+    assert r["pmcid:PMC999999"].reason == "ID converter: invalid article id"
+    assert replay.requests["crossref-list"] == 1  # both Crossref DOIs in one list request
+
+
+def test_batches_are_full_and_few(replay: ReplayServer, tmp_path: Path) -> None:
+    """250 DOIs, 450 PMIDs and 201 PMCIDs take the minimum number of requests."""
+    dois, pmids, pmcids = replay.data.synthesize(250, 450, 201, prefix="10.5555/batch")
+    report = run(settings_for(replay, tmp_path), dois + [f"PMID:{p}" for p in pmids] + pmcids)
+    assert report.count("resolved") == 901
+    # ceil(250/100) lists; ceil(450/200) + ceil(201/200) efetch; ceil(201/200) idconv.
+    assert report.requests == {"crossref": 3, "idconv": 2, "pubmed": 5}
+
+
+def test_rerun_is_free_and_offline_works(replay: ReplayServer, tmp_path: Path) -> None:
+    """A rerun makes no request; --offline resolves from the cache and reports what is missing."""
+    settings = settings_for(replay, tmp_path)
+    ids = [CROSSREF_DOI, "PMID:38147649", "PMC10769841", "10.5281/zenodo.1196821"]
+    first = run(settings, ids)
+    assert first.count("resolved") == 4
+    replay.reset_counters()
+    second = run(settings, ids)
+    assert second.requests == {}
+    assert sum(replay.requests.values()) == 0
+    assert second.count("resolved") == 4
+    offline = run(settings, [*ids, "PMID:29915538"], offline=True)
+    r = by_id(offline)
+    assert r["pmid:38147649"].status == "resolved"
+    assert r["pmid:29915538"].status == "failed"
+    assert "not in the cache" in (r["pmid:29915538"].reason or "")
+    assert sum(replay.requests.values()) == 0
+
+
+def test_max_age_refetches_and_offline_marks_stale(replay: ReplayServer, tmp_path: Path) -> None:
+    """Records older than --max-age are fetched again; offline they are used and marked stale."""
+    settings = settings_for(replay, tmp_path)
+    run(settings, [CROSSREF_DOI])
+    time.sleep(0.05)
+    replay.reset_counters()
+    again = run(settings, [CROSSREF_DOI], max_age=0.01)
+    assert again.requests == {"crossref": 1}
+    time.sleep(0.05)
+    offline = run(settings, [CROSSREF_DOI], offline=True, max_age=0.01)
+    assert offline.resolutions[0].status == "resolved"
+    assert offline.resolutions[0].stale
+
+
+def test_not_found_is_cached_briefly(replay: ReplayServer, tmp_path: Path) -> None:
+    """A not-found answer is cached, but only for the negative TTL."""
+    run(settings_for(replay, tmp_path), ["PMID:1"])
+    replay.reset_counters()
+    run(settings_for(replay, tmp_path), ["PMID:1"])
+    assert sum(replay.requests.values()) == 0
+    run(settings_for(replay, tmp_path, negative_ttl=0), ["PMID:1"])
+    assert replay.requests["ncbi"] == 1
+
+
+def test_deleting_the_cache_loses_nothing_but_time(replay: ReplayServer, tmp_path: Path) -> None:
+    """Without the cache the same identifiers resolve the same way, with requests again."""
+    settings = settings_for(replay, tmp_path)
+    first = run(settings, [CROSSREF_DOI, "PMID:38147649"])
+    (settings.cache / "records.sqlite").unlink()
+    second = run(settings, [CROSSREF_DOI, "PMID:38147649"])
+    assert [r.to_dict() for r in first.resolutions] == [r.to_dict() for r in second.resolutions]
+    assert second.requests == {"crossref": 1, "pubmed": 1}
+
+
+# ------------------------------------------------------------------ faults
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["429", "500", "502", "503", "reset", "truncated", "incomplete", "html"],
+)
+def test_transient_fault_is_retried_and_the_user_sees_success(
+    replay: ReplayServer, tmp_path: Path, kind: str
+) -> None:
+    """One fault on Crossref is retried; the DOI resolves and the retry is counted."""
+    replay.faults.append(Fault("crossref-single", kind))
+    report = run(settings_for(replay, tmp_path), [CROSSREF_DOI])
+    assert report.resolutions[0].status == "resolved"
+    assert report.retries == {"crossref": 1}
+    assert (tmp_path / "cache" / "records.sqlite").exists()
+
+
+def test_retry_after_is_honoured(replay: ReplayServer, tmp_path: Path) -> None:
+    """After a 429 with Retry-After: 1 the next attempt waits about a second."""
+    replay.faults.append(Fault("ncbi", "429-retry-after", retry_after=1))
+    started = time.monotonic()
+    report = run(settings_for(replay, tmp_path), ["PMID:38147649"])
+    assert report.resolutions[0].status == "resolved"
+    assert time.monotonic() - started >= 1.0
+    times = [t for t, pool, _ in replay.log if pool == "ncbi"]
+    assert times[1] - times[0] >= 0.95
+
+
+def test_delay_past_the_timeout_is_retried(replay: ReplayServer, tmp_path: Path) -> None:
+    """A request that outlives the timeout is abandoned and asked again."""
+    replay.faults.append(Fault("ncbi", "delay", delay=1.5))
+    report = run(settings_for(replay, tmp_path, timeout=0.5), ["PMID:38147649"])
+    assert report.resolutions[0].status == "resolved"
+    assert report.retries == {"pubmed": 1}
+
+
+@pytest.mark.parametrize(
+    ("kind", "reason"),
+    [
+        ("503", "HTTP 503"),
+        ("reset", "connection"),
+        ("truncated", "not PubMed XML"),
+        ("html", "not PubMed XML"),
+        ("429", "HTTP 429"),
+    ],
+)
+def test_persistent_fault_fails_the_identifier_with_its_reason(
+    replay: ReplayServer, tmp_path: Path, kind: str, reason: str
+) -> None:
+    """When every attempt fails the identifier is 'failed' with the reason; the run finishes."""
+    replay.faults.append(Fault("ncbi", kind, times=100))
+    report = run(settings_for(replay, tmp_path, retry_attempts=3), ["PMID:38147649", CROSSREF_DOI])
+    r = by_id(report)
+    assert r["pmid:38147649"].status == "failed"
+    assert reason in (r["pmid:38147649"].reason or "")
+    assert "after 3 attempts" in (r["pmid:38147649"].reason or "")
+    assert r[f"doi:{CROSSREF_DOI}"].status == "resolved"  # the other service was fine
+    # Error bodies are never cached: nothing for PubMed is in the cache.
+    cache = Cache(tmp_path / "cache")
+    assert cache.get("pubmed", "38147649") is None
+    cache.close()
+
+
+def test_failed_refresh_falls_back_to_the_stale_record(
+    replay: ReplayServer, tmp_path: Path
+) -> None:
+    """With the service down, an old cached record is used and marked stale."""
+    settings = settings_for(replay, tmp_path, retry_attempts=2)
+    run(settings, ["PMID:38147649"])
+    replay.faults.append(Fault("ncbi", "503", times=100))
+    time.sleep(0.02)
+    report = run(settings, ["PMID:38147649"], max_age=0.01)
+    assert report.resolutions[0].status == "resolved"
+    assert report.resolutions[0].stale
+
+
+def test_client_stays_within_enforced_limits(replay: ReplayServer, tmp_path: Path) -> None:
+    """Against a server enforcing 5/s with 2 at once, 12 batched requests draw no 429."""
+    replay.limits = {"crossref-list": Limit(5, 2), "ncbi": Limit(5, 2)}
+    replay.latency = 0.05
+    dois, pmids, _ = replay.data.synthesize(600, 1200, 0, prefix="10.5555/limits")
+    pools = {
+        "crossref-list": Pool("crossref-list", 5, 2),
+        "crossref-single": Pool("crossref-single", 5, 2),
+        "ncbi": Pool("ncbi", 5, 2),
+        "datacite": Pool("datacite", 5, 2),
+        "doi": Pool("doi", 5, 2),
+    }
+    report = run(settings_for(replay, tmp_path), dois + [f"PMID:{p}" for p in pmids], pools=pools)
+    assert report.count("resolved") == 1800
+    assert report.requests == {"crossref": 6, "pubmed": 6}
+    assert replay.rejected == {}
+
+
+def test_bad_batch_is_bisected_so_one_odd_doi_fails_alone(
+    replay: ReplayServer, tmp_path: Path
+) -> None:
+    """A permanent 400 on a list request splits the batch; good DOIs still resolve."""
+    replay.faults.append(Fault("crossref-list", "400-bad-request"))
+    report = run(settings_for(replay, tmp_path), [CROSSREF_DOI, "10.1073/pnas.1414271111"])
+    assert report.count("resolved") == 2
+
+
+def test_identifiers_are_resolved_in_given_order_once(replay: ReplayServer, tmp_path: Path) -> None:
+    """Duplicates are resolved once; results come back in the order given."""
+    report = run(settings_for(replay, tmp_path), ["PMID:38147649", CROSSREF_DOI, "pmid:38147649"])
+    assert [str(r.identifier) for r in report.resolutions] == [
+        "pmid:38147649",
+        f"doi:{CROSSREF_DOI}",
+    ]
+    assert Identifier(Scheme.PMID, "38147649") == report.resolutions[0].identifier
