@@ -15,16 +15,16 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-## The main job on the bundled examples.
+## The main job on the bundled examples (offline: cache/ holds their records).
 run: setup
-	$(BIN)/refs extract examples/
+	$(BIN)/refs resolve examples/
 
 ## The whole test suite: lint, formatting, types, tests.
 test: lint types unit
 
 lint: setup
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
 
 types: setup
 	$(BIN)/mypy
@@ -36,6 +36,11 @@ unit: setup
 bench: setup
 	$(BIN)/python benchmarks/bench_extract.py
 	$(BIN)/python benchmarks/bench_resolve.py
+	$(BIN)/python benchmarks/bench_export.py
+
+## Regenerate cache/records.sqlite and references/library.{bib,json} from tests/fixtures.
+examples: setup
+	$(BIN)/python scripts/regenerate_examples.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

@@ -142,6 +142,46 @@ def _duration(value: str | None, option: str) -> float | None:
         raise typer.BadParameter(str(exc), param_hint=option) from exc
 
 
+class OutputFormat(StrEnum):
+    bibtex = "bibtex"
+    csl_json = "csl-json"
+
+
+def _output_format(fmt: OutputFormat | None, output: str | None) -> OutputFormat:
+    if fmt is not None:
+        return fmt
+    if output and output.lower().endswith((".json", ".csl", ".csljson")):
+        return OutputFormat.csl_json
+    return OutputFormat.bibtex
+
+
+def _emit(text: str, output: str | None) -> None:
+    """Export text to stdout, or atomically to a file."""
+    if output is None or output == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    from pathlib import Path
+
+    from refs.files import write_atomic
+
+    write_atomic(Path(output), text, only_if_changed=False)
+
+
+FormatOpt = Annotated[
+    OutputFormat | None,
+    typer.Option("--format", help="bibtex (default) or csl-json.", show_default=False),
+]
+UnicodeOpt = Annotated[
+    bool,
+    typer.Option("--unicode", help="BibTeX: keep non-ASCII characters as UTF-8 instead of LaTeX."),
+]
+AbstractsOpt = Annotated[
+    bool,
+    typer.Option("--abstracts", help="BibTeX: include abstracts (CSL-JSON always has them)."),
+]
+
+
 @app.command()
 def resolve(
     inputs: Annotated[
@@ -153,6 +193,17 @@ def resolve(
             show_default=False,
         ),
     ],
+    output_format: FormatOpt = None,
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE|-",
+            help="Also write this run's works in --format to FILE (- for stdout).",
+            show_default=False,
+        ),
+    ] = None,
     offline: Annotated[
         bool, typer.Option("--offline", help="Resolve from the cache alone; make no requests.")
     ] = False,
@@ -173,8 +224,10 @@ def resolve(
         ),
     ] = False,
     json_output: Annotated[
-        bool, typer.Option("--json", help="Print the report as JSON on stdout instead.")
+        bool, typer.Option("--json", help="Print the summary as JSON on stdout instead.")
     ] = False,
+    unicode: UnicodeOpt = False,
+    abstracts: AbstractsOpt = False,
     mailto: Annotated[
         str | None,
         typer.Option(
@@ -187,19 +240,23 @@ def resolve(
     fetch_max_bytes: FetchMaxBytes = None,
     quiet: Quiet = False,
 ) -> None:
-    """Extract identifiers from documents (or take them as given) and resolve them.
+    """Extract, resolve, normalise, deduplicate and store; write the library's exports.
 
     DOIs go to Crossref (then DataCite, then doi.org content negotiation), PMIDs to
     PubMed, PMCIDs to the PMC ID converter and PubMed, in as few batched requests as the
-    services' published limits allow; raw records are cached in the cache folder.
-    Reports each identifier (resolved with the identifiers found for it, not found,
-    or failed with the reason) and a summary on stderr. Exit status 0 when everything
-    resolved, 1 otherwise (0 with --allow-unresolved), 2 for usage errors.
+    services' published limits allow; raw records are cached. Works are merged across
+    identifiers and documents, stored in the library (REFS_LIBRARY) and exported to
+    library.bib and library.json there. Reports each identifier and a summary on
+    stderr. Exit status 0 when everything resolved, 1 otherwise (0 with
+    --allow-unresolved), 2 for usage errors, 3 when the library is locked.
     """
     from refs.config import load_settings
     from refs.console import StderrReporter, print_resolve_report, resolve_report_json
-    from refs.pipeline import resolve_inputs
+    from refs.pipeline import ExportFormat, export_library, render, resolve_inputs
 
+    if json_output and output == "-":
+        msg = "--json and -o - both want stdout; pick one"
+        raise typer.BadParameter(msg, param_hint="--json")
     settings = load_settings(
         {"fetch_timeout": fetch_timeout, "fetch_max_bytes": fetch_max_bytes, "mailto": mailto}
     )
@@ -211,15 +268,70 @@ def resolve(
         max_age=_duration(max_age, "--max-age"),
         reporter=reporter,
     )
+    if output is not None or output_format is not None:
+        from refs.store.library import Library
+
+        with Library(settings.library) as library:
+            entries = export_library(library, keys=run.stored.keys)
+        fmt = ExportFormat(_output_format(output_format, output).value)
+        _emit(render(entries, fmt, unicode=unicode, abstracts=abstracts), output)
     if json_output:
         import json
 
         typer.echo(json.dumps(resolve_report_json(run), ensure_ascii=False, indent=2))
-    if not quiet:
-        print_resolve_report(run, per_identifier=not json_output)
+    elif not quiet:
+        print_resolve_report(run)
     unresolved = len(run.report.unresolved)
     if run.failed_inputs or (unresolved and not allow_unresolved):
         raise typer.Exit(EXIT_FAILED)
+
+
+@app.command("export")
+def export_command(
+    output_format: FormatOpt = None,
+    document: Annotated[
+        str | None,
+        typer.Option(
+            "--document",
+            metavar="DOC",
+            help="Only the works this document cites (its path or URL as given to refs).",
+            show_default=False,
+        ),
+    ] = None,
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="Write to FILE (atomically) instead of stdout.",
+            show_default=False,
+        ),
+    ] = None,
+    unicode: UnicodeOpt = False,
+    abstracts: AbstractsOpt = False,
+) -> None:
+    """Export the library (REFS_LIBRARY) as BibTeX or CSL-JSON.
+
+    The same library always exports byte-identical files: entries in citation-key
+    order, fixed formatting. Every entry names the documents that cite it (BibTeX
+    field `sources`, CSL-JSON `custom.sources`) and its retraction or correction
+    status (BibTeX `note`, CSL-JSON `custom.status`).
+    """
+    from refs.config import load_settings
+    from refs.pipeline import ExportFormat, export_library, render
+    from refs.store.library import FILENAME, Library
+
+    settings = load_settings()
+    if not (settings.library / FILENAME).exists():
+        from refs.errors import StoreError
+
+        msg = f"no library at {str(settings.library)!r}: run `refs resolve` on your documents first"
+        raise StoreError(msg)
+    with Library(settings.library) as library:
+        entries = export_library(library, document=document)
+    fmt = ExportFormat(_output_format(output_format, output).value)
+    _emit(render(entries, fmt, unicode=unicode, abstracts=abstracts), output)
 
 
 def _exit_code(exc: RefsError) -> int:

@@ -105,8 +105,9 @@ def _err(line: str = "") -> None:
 
 
 def resolve_report_json(run: ResolveRun) -> dict[str, Any]:
-    """The resolve report as stable JSON (documented in the README)."""
+    """The resolve summary as stable JSON (documented in the README)."""
     report = run.report
+    stored = run.stored
     return {
         "documents": [
             {
@@ -117,6 +118,15 @@ def resolve_report_json(run: ResolveRun) -> dict[str, Any]:
             for d in run.documents
         ],
         "identifiers": [r.to_dict() for r in report.resolutions],
+        "works": [
+            {
+                "key": u.key,
+                "outcome": u.outcome,
+                "changes": [c.field for c in u.changes],
+                "merged_keys": u.merged_keys,
+            }
+            for u in stored.updates
+        ],
         "summary": {
             "documents": len(run.documents),
             "documents_failed": len(run.failed_inputs),
@@ -126,17 +136,28 @@ def resolve_report_json(run: ResolveRun) -> dict[str, Any]:
             "not_found": report.count("not_found"),
             "failed": report.count("failed"),
             "stale": sum(1 for r in report.resolutions if r.stale),
+            "works": len(stored.updates),
+            "works_new": stored.count("new"),
+            "works_updated": stored.count("updated"),
+            "works_unchanged": stored.count("unchanged"),
+            "duplicates_merged": stored.duplicates_merged,
             "from_cache": report.from_cache,
             "requests": report.requests,
             "retries": report.retries,
+            "exports_written": stored.written,
             "seconds": round(report.elapsed, 3),
         },
+        "unresolved": [
+            {"identifier": str(r.identifier), "status": r.status, "reason": r.reason}
+            for r in report.unresolved
+        ],
     }
 
 
 def print_resolve_report(run: ResolveRun, *, per_identifier: bool = True) -> None:
     """Per-identifier lines and a summary, for people, on stderr."""
     report = run.report
+    stored = run.stored
     if per_identifier:
         for r in report.resolutions:
             if r.status == "resolved":
@@ -148,12 +169,19 @@ def print_resolve_report(run: ResolveRun, *, per_identifier: bool = True) -> Non
                 _err(f"{label}  {r.identifier}  {r.reason}")
     requests = ", ".join(f"{k} {v}" for k, v in report.requests.items()) or "none"
     _err(
-        f"{len(run.documents)} document(s), {len(run.mentions)} mention(s), "
+        f"{len(run.documents)} document(s) read, {len(run.mentions)} mention(s) found, "
         f"{len(report.resolutions)} identifier(s): {report.count('resolved')} resolved, "
-        f"{report.count('not_found')} not found, {report.count('failed')} failed; "
-        f"{report.from_cache} record(s) from the cache; requests: {requests}; "
-        f"{report.elapsed:.1f} s"
+        f"{report.count('not_found')} not found, {report.count('failed')} failed"
     )
+    _err(
+        f"works: {stored.count('new')} new, {stored.count('updated')} updated, "
+        f"{stored.count('unchanged')} unchanged; {stored.duplicates_merged} duplicate(s) merged"
+    )
+    _err(
+        f"{report.from_cache} record(s) from the cache; requests: {requests}; {report.elapsed:.1f} s"
+    )
+    for path in stored.written:
+        _err(f"wrote {path}")
     if report.unresolved:
         _err("unresolved:")
         for r in report.unresolved:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from refs.errors import StoreError
 
-__all__ = ["Migration", "connect", "transaction"]
+__all__ = ["Migration", "connect", "run_script", "transaction"]
 
 Migration = tuple[str, Callable[[sqlite3.Connection], None]]
 
@@ -65,3 +65,13 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+def run_script(conn: sqlite3.Connection, script: str) -> None:
+    """Run ``;``-separated DDL statements inside the caller's transaction.
+
+    (``Connection.executescript`` would commit the transaction first.)
+    """
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)

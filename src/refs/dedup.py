@@ -1,0 +1,224 @@
+"""Works → one record per work, with the reasons. Pure.
+
+**Clustering.** Identifiers that any record (or the PMC ID converter's crosswalk) names
+together belong to one work: a PubMed record naming its DOI and PMCID joins the
+Crossref record of that DOI and the PMCID cited elsewhere. A cluster never holds two
+different DOIs (nor two PMIDs, nor two PMCIDs): a link that would join them is refused
+and noted, which keeps a preprint and its published version apart (they have
+different DOIs; ``relations`` links them instead).
+
+**Merging.** When several services describe one work, each field comes from the first
+source in its precedence list that has it (:data:`PRECEDENCE`): Crossref for
+bibliographic fields, PubMed for PMID, PMCID, the ISO journal abbreviation and the
+abstract; status events and relations are united. Every merge and every contested
+field (sources disagreeing) is recorded in ``Work.merges``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from refs.identifiers import Identifier, Scheme
+from refs.models import Record
+from refs.work import MergeNote, Provenance, StatusEvent, Work
+
+__all__ = ["PRECEDENCE", "Cluster", "cluster_records", "merge_works"]
+
+_BIBLIO = ("crossref", "datacite", "doi.org", "pubmed")
+# Field → services in order of preference.
+PRECEDENCE: dict[str, tuple[str, ...]] = {
+    "type": _BIBLIO,
+    "genre": _BIBLIO,
+    "title": _BIBLIO,
+    "container_title": _BIBLIO,
+    "container_title_short": ("pubmed", "crossref", "doi.org", "datacite"),
+    "author": _BIBLIO,
+    "editor": _BIBLIO,
+    "issued": _BIBLIO,
+    "volume": _BIBLIO,
+    "issue": _BIBLIO,
+    "page": _BIBLIO,
+    "doi": ("crossref", "datacite", "doi.org", "pubmed"),
+    "pmid": ("pubmed", "doi.org"),
+    "pmcid": ("pubmed", "doi.org"),
+    "url": _BIBLIO,
+    "issn": _BIBLIO,
+    "isbn": _BIBLIO,
+    "publisher": _BIBLIO,
+    "language": _BIBLIO,
+    "abstract": ("pubmed", "crossref", "datacite", "doi.org"),
+}
+_RANK = {
+    name: {service: i for i, service in enumerate(order)} for name, order in PRECEDENCE.items()
+}
+_SCALAR_CONTESTED = {"title", "container_title", "issued", "volume", "issue", "page", "type"}
+
+
+@dataclass
+class Cluster:
+    """The records and identifiers of one work found in a run."""
+
+    identifiers: dict[Scheme, str] = field(default_factory=dict)
+    records: list[Record] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def identifier_list(self) -> list[Identifier]:
+        return [Identifier(s, v) for s, v in sorted(self.identifiers.items())]
+
+
+class _Groups:
+    """Union-find over identifiers, refusing unions that would mix two ids of one scheme."""
+
+    def __init__(self) -> None:
+        self.parent: dict[Identifier, Identifier] = {}
+        self.members: dict[Identifier, dict[Scheme, str]] = {}
+        self.refused: list[str] = []
+
+    def add(self, ident: Identifier) -> Identifier:
+        if ident not in self.parent:
+            self.parent[ident] = ident
+            self.members[ident] = {ident.scheme: ident.value}
+        return self.find(ident)
+
+    def find(self, ident: Identifier) -> Identifier:
+        root = ident
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[ident] != root:
+            self.parent[ident], ident = root, self.parent[ident]
+        return root
+
+    def union(self, a: Identifier, b: Identifier, why: str) -> None:
+        ra, rb = self.add(a), self.add(b)
+        if ra == rb:
+            return
+        ma, mb = self.members[ra], self.members[rb]
+        clash = [s for s in ma.keys() & mb.keys() if ma[s] != mb[s]]
+        if clash:
+            self.refused.append(
+                f"not merged: {why} would join {', '.join(f'{s.value}:{ma[s]}' for s in clash)} "
+                f"with {', '.join(f'{s.value}:{mb[s]}' for s in clash)}"
+            )
+            return
+        if len(ma) < len(mb):
+            ra, rb = rb, ra
+        self.parent[rb] = ra
+        self.members[ra].update(self.members.pop(rb))
+
+
+def cluster_records(
+    groups: Iterable[tuple[Identifier, dict[Scheme, str], Sequence[Record]]],
+) -> tuple[list[Cluster], dict[Identifier, int]]:
+    """Group resolved identifiers into works.
+
+    ``groups`` holds, per resolved identifier, the identifiers found for it and the raw
+    records describing it. Returns the clusters and, for every identifier seen, the
+    index of its cluster.
+    """
+    uf = _Groups()
+    items = list(groups)
+    for ident, ids, records in items:
+        uf.add(ident)
+        for scheme, value in ids.items():
+            uf.union(
+                ident, Identifier(scheme, value), f"{ident} resolves to {scheme.value}:{value}"
+            )
+        for record in records:
+            names = [Identifier(s, v) for s, v in record.names.items()]
+            for other in names[1:]:
+                uf.union(names[0], other, f"{record.service}:{record.key} names both")
+    roots: dict[Identifier, int] = {}
+    clusters: list[Cluster] = []
+    seen_records: list[set[tuple[str, str]]] = []
+    for ident, _ids, records in items:
+        root = uf.find(ident)
+        index = roots.get(root)
+        if index is None:
+            index = roots[root] = len(clusters)
+            clusters.append(Cluster(identifiers=dict(uf.members[root])))
+            seen_records.append(set())
+        for record in records:
+            slot = (record.service, record.key)
+            if slot not in seen_records[index]:
+                seen_records[index].add(slot)
+                clusters[index].records.append(record)
+    where = {ident: roots[uf.find(ident)] for ident in uf.parent if uf.find(ident) in roots}
+    for note in uf.refused:
+        for c in clusters:
+            if any(f"{s.value}:{v}" in note for s, v in c.identifiers.items()):
+                c.notes.append(note)
+    for c in clusters:
+        services = sorted({f"{r.service}:{r.key}" for r in c.records if r.service != "idconv"})
+        if len(services) > 1:
+            shared = ", ".join(f"{s.value}:{v}" for s, v in sorted(c.identifiers.items()))
+            c.notes.append(f"merged {' + '.join(services)}: they share {shared}")
+    return clusters, where
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == [] or value == ""
+
+
+def _rank(name: str, work: Work) -> int:
+    service = work.provenance[0].service if work.provenance else ""
+    return _RANK[name].get(service, len(_RANK[name]))
+
+
+def merge_works(sources: Sequence[Work], notes: Iterable[str] = ()) -> Work:
+    """One work from the normalised records of one cluster, by field precedence."""
+    if not sources:
+        msg = "merge_works needs at least one source"
+        raise ValueError(msg)
+    merges = [MergeNote(reason=n) for n in notes]
+    values: dict[str, Any] = {}
+    for name in PRECEDENCE:
+        ranked = sorted(
+            (w for w in sources if not _empty(getattr(w, name))), key=lambda w: _rank(name, w)
+        )
+        if not ranked:
+            continue
+        winner = ranked[0]
+        values[name] = getattr(winner, name)
+        if name in _SCALAR_CONTESTED:
+            losers = sorted(
+                {
+                    w.provenance[0].service
+                    for w in ranked[1:]
+                    if w.provenance and _differs(getattr(w, name), values[name])
+                }
+            )
+            if losers:
+                merges.append(
+                    MergeNote(
+                        reason=(
+                            f"{name.replace('_', '-')}: {winner.provenance[0].service} preferred over "
+                            f"{', '.join(losers)} (precedence: {', '.join(PRECEDENCE[name])})"
+                        )
+                    )
+                )
+    status: dict[tuple[str, str], StatusEvent] = {}
+    for w in sources:
+        for event in w.status:
+            status.setdefault(event.key(), event)
+    relations = {(r.type, r.doi): r for w in sources for r in w.relations}
+    provenance: dict[tuple[str, str], Provenance] = {}
+    for w in sources:
+        for p in w.provenance:
+            provenance[(p.service, p.key)] = p
+    return Work(
+        **values,
+        status=sorted(status.values(), key=lambda e: (e.date or "", e.kind, e.notice or "")),
+        relations=[relations[k] for k in sorted(relations)],
+        provenance=[provenance[k] for k in sorted(provenance)],
+        merges=merges,
+    )
+
+
+def _differs(a: Any, b: Any) -> bool:
+    if isinstance(a, str) and isinstance(b, str):
+        return " ".join(a.lower().split()).rstrip(".") != " ".join(b.lower().split()).rstrip(".")
+    if hasattr(a, "parts") and hasattr(b, "parts"):
+        return bool(a.parts[0] != b.parts[0])
+    return bool(a != b)

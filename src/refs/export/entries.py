@@ -1,0 +1,16 @@
+"""What an export is made of: a work, its citation key, and the documents citing it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from refs.work import Work
+
+__all__ = ["ExportEntry"]
+
+
+@dataclass(frozen=True, slots=True)
+class ExportEntry:
+    key: str
+    work: Work
+    documents: list[str] = field(default_factory=list)

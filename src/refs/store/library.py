@@ -1,0 +1,502 @@
+"""The library (``references/library.sqlite``): the user's data.
+
+Tables: ``documents`` and their ``mentions``; ``works`` (the merged record, its citation
+key and version); ``sources`` (the normalised record from each service that describes a
+work, so that a work can be re-merged without the cache); ``identifiers`` (every DOI,
+PMID and PMCID known for a work); ``citations`` (which documents cite which works);
+``history`` (every version of every work, with what changed and why); ``key_aliases``
+(keys of works later found to be the same as another).
+
+Every write happens in one transaction; migrations are recorded in the database.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from refs.dedup import merge_works
+from refs.identifiers import Identifier, Scheme
+from refs.keys import base_key, next_free
+from refs.models import Mention
+from refs.store.db import Migration, connect, run_script, transaction
+from refs.work import MergeNote, Work
+
+__all__ = [
+    "FILENAME",
+    "Change",
+    "Library",
+    "Source",
+    "StoredWork",
+    "WorkUpdate",
+    "diff_works",
+]
+
+FILENAME = "library.sqlite"
+
+
+def _v1(conn: sqlite3.Connection) -> None:
+    run_script(
+        conn,
+        """
+        CREATE TABLE documents (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL UNIQUE,
+            first_seen REAL NOT NULL,
+            last_seen REAL NOT NULL
+        );
+        CREATE TABLE mentions (
+            document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+            scheme TEXT NOT NULL,
+            value TEXT NOT NULL,
+            raw TEXT NOT NULL,
+            start INTEGER NOT NULL,
+            "end" INTEGER NOT NULL,
+            context TEXT NOT NULL
+        );
+        CREATE INDEX mentions_by_document ON mentions (document_id);
+        CREATE TABLE works (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL UNIQUE,
+            data TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            created REAL NOT NULL,
+            updated REAL NOT NULL,
+            checked REAL NOT NULL
+        );
+        CREATE TABLE sources (
+            work_id INTEGER NOT NULL REFERENCES works(id) ON DELETE CASCADE,
+            service TEXT NOT NULL,
+            key TEXT NOT NULL,
+            fetched_at REAL NOT NULL,
+            data TEXT NOT NULL,
+            PRIMARY KEY (service, key)
+        );
+        CREATE INDEX sources_by_work ON sources (work_id);
+        CREATE TABLE identifiers (
+            scheme TEXT NOT NULL,
+            value TEXT NOT NULL,
+            work_id INTEGER NOT NULL REFERENCES works(id) ON DELETE CASCADE,
+            PRIMARY KEY (scheme, value)
+        );
+        CREATE INDEX identifiers_by_work ON identifiers (work_id);
+        CREATE TABLE citations (
+            document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+            work_id INTEGER NOT NULL REFERENCES works(id) ON DELETE CASCADE,
+            PRIMARY KEY (document_id, work_id)
+        );
+        CREATE INDEX citations_by_work ON citations (work_id);
+        CREATE TABLE history (
+            id INTEGER PRIMARY KEY,
+            work_id INTEGER NOT NULL REFERENCES works(id) ON DELETE CASCADE,
+            version INTEGER NOT NULL,
+            at REAL NOT NULL,
+            source TEXT NOT NULL,
+            data TEXT NOT NULL,
+            changes TEXT NOT NULL
+        );
+        CREATE INDEX history_by_work ON history (work_id, version);
+        CREATE TABLE key_aliases (
+            alias TEXT PRIMARY KEY,
+            work_id INTEGER NOT NULL REFERENCES works(id) ON DELETE CASCADE
+        );
+        """,
+    )
+
+
+MIGRATIONS: list[Migration] = [("0001_library", _v1)]
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One normalised record of a work, ready to be stored."""
+
+    work: Work
+
+    @property
+    def slot(self) -> tuple[str, str]:
+        p = self.work.provenance[0]
+        return (p.service, p.key)
+
+
+@dataclass(slots=True)
+class StoredWork:
+    """A work as the library holds it."""
+
+    id: int
+    key: str
+    work: Work
+    version: int
+    created: float
+    updated: float
+    checked: float
+    documents: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One field of a work that changed: old → new (JSON values)."""
+
+    field: str
+    old: Any
+    new: Any
+
+
+@dataclass(slots=True)
+class WorkUpdate:
+    """What storing one cluster did to the library."""
+
+    key: str
+    outcome: str  # new | updated | unchanged
+    changes: list[Change] = field(default_factory=list)
+    merged_keys: list[str] = field(default_factory=list)
+    work: Work | None = None
+    previous: Work | None = None
+
+
+def diff_works(old: Work, new: Work) -> list[Change]:
+    """Field-by-field differences in bibliographic content (provenance and notes excluded)."""
+    a, b = old.comparable(), new.comparable()
+    return [
+        Change(k, a.get(k), b.get(k)) for k in sorted(a.keys() | b.keys()) if a.get(k) != b.get(k)
+    ]
+
+
+def _dump(work: Work) -> str:
+    return work.model_dump_json(by_alias=True, exclude_none=True)
+
+
+def _load(data: str) -> Work:
+    return Work.model_validate_json(data)
+
+
+class Library:
+    """The SQLite library in ``directory``."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+        self.path = self.directory / FILENAME
+        self.conn = connect(self.path, MIGRATIONS, what="library")
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ reading
+
+    def _row(self, row: Sequence[Any]) -> StoredWork:
+        wid, key, data, version, created, updated, checked = row
+        return StoredWork(
+            int(wid),
+            str(key),
+            _load(str(data)),
+            int(version),
+            float(created),
+            float(updated),
+            float(checked),
+        )
+
+    def works(
+        self, *, document: str | None = None, keys: Iterable[str] | None = None
+    ) -> list[StoredWork]:
+        """Works in key order (only those ``document`` cites, or only ``keys``), with their citing documents."""
+        query = (
+            "SELECT w.id, w.key, w.data, w.version, w.created, w.updated, w.checked FROM works w"
+        )
+        args: list[Any] = []
+        if document is not None:
+            query += (
+                " JOIN citations c ON c.work_id = w.id JOIN documents d ON d.id = c.document_id"
+                " WHERE d.source = ?"
+            )
+            args.append(document)
+        rows = [self._row(r) for r in self.conn.execute(query + " ORDER BY w.key", args)]
+        if keys is not None:
+            wanted = set(keys)
+            rows = [r for r in rows if r.key in wanted]
+        cited: dict[int, list[str]] = {}
+        for wid, source in self.conn.execute(
+            "SELECT c.work_id, d.source FROM citations c JOIN documents d ON d.id = c.document_id ORDER BY d.source"
+        ):
+            cited.setdefault(int(wid), []).append(str(source))
+        for r in rows:
+            r.documents = cited.get(r.id, [])
+        return rows
+
+    def has_document(self, source: str) -> bool:
+        return (
+            self.conn.execute("SELECT 1 FROM documents WHERE source = ?", (source,)).fetchone()
+            is not None
+        )
+
+    def documents(self) -> list[str]:
+        return [
+            str(r[0]) for r in self.conn.execute("SELECT source FROM documents ORDER BY source")
+        ]
+
+    def find(self, identifiers: Iterable[Identifier]) -> list[int]:
+        """Ids of the works that hold any of these identifiers, oldest first."""
+        found: set[int] = set()
+        for ident in identifiers:
+            row = self.conn.execute(
+                "SELECT work_id FROM identifiers WHERE scheme = ? AND value = ?",
+                (ident.scheme.value, ident.value),
+            ).fetchone()
+            if row:
+                found.add(int(row[0]))
+        return sorted(found)
+
+    def sources(self, work_id: int) -> list[Work]:
+        return [
+            _load(str(r[0]))
+            for r in self.conn.execute(
+                "SELECT data FROM sources WHERE work_id = ? ORDER BY service, key", (work_id,)
+            )
+        ]
+
+    def history(self, key: str) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            """SELECT h.version, h.at, h.source, h.changes FROM history h JOIN works w ON w.id = h.work_id
+               WHERE w.key = ? ORDER BY h.version""",
+            (key,),
+        )
+        return [
+            {"version": v, "at": at, "source": s, "changes": json.loads(c)} for v, at, s, c in rows
+        ]
+
+    def counts(self) -> dict[str, int]:
+        return {
+            table: int(self.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+            for table in (
+                "documents",
+                "mentions",
+                "works",
+                "sources",
+                "identifiers",
+                "citations",
+                "history",
+            )
+        }
+
+    def due(self, older_than: float | None, *, document: str | None = None) -> list[StoredWork]:
+        """Works last checked before ``time.time() - older_than`` (all if ``None``)."""
+        works = self.works(document=document)
+        if older_than is None:
+            return works
+        cutoff = time.time() - older_than
+        return [w for w in works if w.checked <= cutoff]
+
+    # ------------------------------------------------------------------ writing
+
+    def store(
+        self,
+        clusters: Sequence[tuple[dict[Scheme, str], Sequence[Work], Sequence[str]]],
+        *,
+        documents: Sequence[tuple[str, Sequence[Mention]]] = (),
+        source: str = "resolve",
+        now: float | None = None,
+    ) -> list[WorkUpdate]:
+        """Store a run in one transaction: works (with their sources) and documents.
+
+        Each cluster is (identifiers, normalised records, merge notes). A cluster that
+        shares an identifier with stored works updates them (several such works are
+        merged into the oldest, whose key survives; the others' keys become aliases).
+        """
+        now = time.time() if now is None else now
+        updates: list[WorkUpdate] = []
+        with transaction(self.conn):
+            taken = {
+                str(r[0])
+                for r in self.conn.execute(
+                    "SELECT key FROM works UNION SELECT alias FROM key_aliases"
+                )
+            }
+            for identifiers, records, notes in clusters:
+                updates.append(self._store_cluster(identifiers, records, notes, taken, source, now))
+            for doc_source, mentions in documents:
+                self._store_document(doc_source, mentions, now)
+        return updates
+
+    def _store_cluster(
+        self,
+        identifiers: dict[Scheme, str],
+        records: Sequence[Work],
+        notes: Sequence[str],
+        taken: set[str],
+        source: str,
+        now: float,
+    ) -> WorkUpdate:
+        idents = [Identifier(s, v) for s, v in identifiers.items()]
+        for w in records:
+            idents += [Identifier(Scheme(s), v) for s, v in w.identifiers().items()]
+        existing = self.find(idents)
+        merged_keys: list[str] = []
+        notes = list(notes)
+        if len(existing) > 1:
+            merged_keys = self._merge_stored(existing[0], existing[1:], now)
+            notes.append(
+                f"library works {', '.join(merged_keys)} merged into this one: they share identifiers"
+            )
+        work_id = existing[0] if existing else None
+        old: StoredWork | None = None
+        stored_sources: dict[tuple[str, str], Work] = {}
+        if work_id is not None:
+            row = self.conn.execute(
+                "SELECT id, key, data, version, created, updated, checked FROM works WHERE id = ?",
+                (work_id,),
+            ).fetchone()
+            old = self._row(row)
+            stored_sources = {Source(w).slot: w for w in self.sources(work_id)}
+        for w in records:
+            slot = Source(w).slot
+            previous = stored_sources.get(slot)
+            if previous is None or w.provenance[0].fetched_at >= previous.provenance[0].fetched_at:
+                stored_sources[slot] = w
+        sources = [stored_sources[k] for k in sorted(stored_sources)]
+        kept_notes = [
+            n.reason
+            for n in (old.work.merges if old else [])
+            if n.reason.startswith(("merged", "library works", "not merged"))
+        ]
+        merged = merge_works(sources, dict.fromkeys([*kept_notes, *notes]))
+        if old is None:
+            key = next_free(base_key(merged), taken)
+            taken.add(key)
+            cur = self.conn.execute(
+                "INSERT INTO works (key, data, version, created, updated, checked) VALUES (?, ?, 1, ?, ?, ?)",
+                (key, _dump(merged), now, now, now),
+            )
+            work_id = int(cur.lastrowid or 0)
+            self._history(work_id, 1, now, source, merged, [])
+            update = WorkUpdate(key, "new", work=merged)
+        else:
+            work_id = old.id
+            changes = diff_works(old.work, merged)
+            if changes or len(existing) > 1:
+                version = old.version + 1
+                self.conn.execute(
+                    "UPDATE works SET data = ?, version = ?, updated = ?, checked = ? WHERE id = ?",
+                    (_dump(merged), version, now, now, work_id),
+                )
+                self._history(work_id, version, now, source, merged, changes)
+                update = WorkUpdate(old.key, "updated", changes, merged_keys, merged, old.work)
+            else:
+                # Same content: keep the stored record, refresh provenance and check time.
+                self.conn.execute(
+                    "UPDATE works SET data = ?, checked = ? WHERE id = ?",
+                    (_dump(merged), now, work_id),
+                )
+                update = WorkUpdate(old.key, "unchanged", work=merged, previous=old.work)
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO sources (work_id, service, key, fetched_at, data) VALUES (?, ?, ?, ?, ?)",
+            [
+                (
+                    work_id,
+                    s.provenance[0].service,
+                    s.provenance[0].key,
+                    s.provenance[0].fetched_at,
+                    _dump(s),
+                )
+                for s in sources
+            ],
+        )
+        all_ids = {(i.scheme.value, i.value) for i in idents} | set(merged.identifiers().items())
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO identifiers (scheme, value, work_id) VALUES (?, ?, ?)",
+            [(s, v, work_id) for s, v in sorted(all_ids)],
+        )
+        # Documents stored earlier that mention any of these identifiers now cite this work.
+        self.conn.execute(
+            """INSERT OR IGNORE INTO citations (document_id, work_id)
+               SELECT DISTINCT m.document_id, i.work_id FROM identifiers i
+               JOIN mentions m ON m.scheme = i.scheme AND m.value = i.value WHERE i.work_id = ?""",
+            (work_id,),
+        )
+        return update
+
+    def _history(
+        self, work_id: int, version: int, at: float, source: str, work: Work, changes: list[Change]
+    ) -> None:
+        self.conn.execute(
+            "INSERT INTO history (work_id, version, at, source, data, changes) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                work_id,
+                version,
+                at,
+                source,
+                _dump(work),
+                json.dumps(
+                    [{"field": c.field, "old": c.old, "new": c.new} for c in changes],
+                    ensure_ascii=False,
+                ),
+            ),
+        )
+
+    def _merge_stored(self, keep: int, others: Sequence[int], now: float) -> list[str]:
+        """Fold works ``others`` into ``keep``: their sources, identifiers, citations move; keys become aliases."""
+        keys = []
+        for other in others:
+            key = str(
+                self.conn.execute("SELECT key FROM works WHERE id = ?", (other,)).fetchone()[0]
+            )
+            keys.append(key)
+            for table in ("sources", "identifiers", "history", "key_aliases"):
+                self.conn.execute(
+                    f"UPDATE {table} SET work_id = ? WHERE work_id = ?", (keep, other)
+                )
+            self.conn.execute(
+                "INSERT OR IGNORE INTO citations (document_id, work_id) SELECT document_id, ? FROM citations WHERE work_id = ?",
+                (keep, other),
+            )
+            self.conn.execute("DELETE FROM works WHERE id = ?", (other,))
+            self.conn.execute(
+                "INSERT OR REPLACE INTO key_aliases (alias, work_id) VALUES (?, ?)", (key, keep)
+            )
+        return keys
+
+    def _store_document(self, source: str, mentions: Sequence[Mention], now: float) -> None:
+        row = self.conn.execute("SELECT id FROM documents WHERE source = ?", (source,)).fetchone()
+        if row:
+            doc_id = int(row[0])
+            self.conn.execute("UPDATE documents SET last_seen = ? WHERE id = ?", (now, doc_id))
+            self.conn.execute("DELETE FROM mentions WHERE document_id = ?", (doc_id,))
+            self.conn.execute("DELETE FROM citations WHERE document_id = ?", (doc_id,))
+        else:
+            cur = self.conn.execute(
+                "INSERT INTO documents (source, first_seen, last_seen) VALUES (?, ?, ?)",
+                (source, now, now),
+            )
+            doc_id = int(cur.lastrowid or 0)
+        self.conn.executemany(
+            'INSERT INTO mentions (document_id, scheme, value, raw, start, "end", context) VALUES (?, ?, ?, ?, ?, ?, ?)',
+            [(doc_id, m.scheme.value, m.id, m.raw, m.start, m.end, m.context) for m in mentions],
+        )
+        self.conn.execute(
+            """INSERT OR IGNORE INTO citations (document_id, work_id)
+               SELECT DISTINCT ?, i.work_id FROM mentions m
+               JOIN identifiers i ON i.scheme = m.scheme AND i.value = m.value
+               WHERE m.document_id = ?""",
+            (doc_id, doc_id),
+        )
+
+    def record_check(self, keys: Iterable[str], *, now: float | None = None) -> None:
+        """Mark works as checked (a refresh found them unchanged)."""
+        now = time.time() if now is None else now
+        with transaction(self.conn):
+            self.conn.executemany(
+                "UPDATE works SET checked = ? WHERE key = ?", [(now, k) for k in keys]
+            )
+
+    def merge_notes(self, key: str) -> list[MergeNote]:
+        row = self.conn.execute("SELECT data FROM works WHERE key = ?", (key,)).fetchone()
+        return _load(str(row[0])).merges if row else []

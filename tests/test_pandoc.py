@@ -1,0 +1,95 @@
+"""A real consumer: pandoc --citeproc renders our BibTeX and CSL-JSON without a warning."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from refs.export.bibtex import to_bibtex
+from refs.export.csl import to_csl_json
+from refs.export.entries import ExportEntry
+from refs.normalise.crossref import work_from_crossref
+from refs.normalise.pubmed import work_from_pubmed
+from refs.resolve.pubmed import split_article_set
+
+FIX = Path(__file__).parent / "fixtures"
+PANDOC = shutil.which("pandoc")
+pytestmark = [
+    pytest.mark.pandoc,
+    pytest.mark.skipif(
+        PANDOC is None and os.environ.get("REFS_REQUIRE_PANDOC") != "1",
+        reason="pandoc is not installed (CI installs it and sets REFS_REQUIRE_PANDOC=1)",
+    ),
+]
+
+
+def _entries() -> list[ExportEntry]:
+    def crossref(name: str):  # type: ignore[no-untyped-def]
+        return work_from_crossref(json.loads((FIX / name).read_text(encoding="utf-8"))["message"])
+
+    ((xml, _),) = split_article_set(
+        (FIX / "ncbi-eutils/efetch_pubmed_38147649.metapub.xml").read_bytes()
+    ).values()
+    return [
+        ExportEntry("ritz2024social", work_from_pubmed(xml), ["post.md"]),
+        ExportEntry(
+            "wakefield1998ileal",
+            crossref("crossref-trimmed/works_10.1016_s0140-6736(97)11096-0.trimmed.json"),
+            ["news.html"],
+        ),
+        ExportEntry(
+            "joyce2020identification", crossref("crossref/works_10.1101_2020.12.01.406702.json"), []
+        ),
+        ExportEntry(
+            "diercks2015clinical", crossref("crossref/works_10.1007_978-3-662-46370-3_13.json"), []
+        ),
+        ExportEntry(
+            "collingwood2020school", crossref("crossref/works_10.14264_uql.2020.791.json"), []
+        ),
+        ExportEntry(
+            "xu2020construction", crossref("crossref/works_10.1136_jclinpath-2020-206745.json"), []
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "render"), [("library.bib", to_bibtex), ("library.json", to_csl_json)]
+)
+def test_pandoc_citeproc_renders_without_warnings(
+    tmp_path: Path, name: str, render: object
+) -> None:
+    """pandoc --citeproc reads the export silently and shows authors, title, journal and year."""
+    assert PANDOC is not None, "REFS_REQUIRE_PANDOC=1 but pandoc is not installed"
+    (tmp_path / name).write_text(render(_entries()), encoding="utf-8")  # type: ignore[operator]
+    (tmp_path / "doc.md").write_text(
+        '---\nnocite: "@*"\n---\n\nVaccines [@wakefield1998ileal]; microbiota [@ritz2024social].\n',
+        encoding="utf-8",
+    )
+    result = subprocess.run(
+        [PANDOC, "doc.md", "--citeproc", "--bibliography", name, "-t", "plain", "--wrap=none"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    out = result.stdout
+    assert "(Wakefield, Murch, and Anthony 1998)" in out
+    wakefield = next(line for line in out.splitlines() if line.startswith("Wakefield"))
+    assert (
+        "Ileal-Lymphoid-Nodular Hyperplasia" in wakefield
+        or "Ileal-lymphoid-nodular hyperplasia" in wakefield
+    )
+    assert "The Lancet" in wakefield
+    assert "1998" in wakefield
+    ritz = next(line for line in out.splitlines() if line.startswith("Ritz"))
+    assert "Social Anxiety Disorder-Associated Gut Microbiota" in ritz
+    assert "2024" in ritz
+    joyce = next(line for line in out.splitlines() if line.startswith("Joyce"))
+    assert "Streptococcus agalactiae" in joyce  # italics kept their case
