@@ -36,6 +36,7 @@ unit: setup
 bench: setup
 	$(BIN)/python benchmarks/bench_extract.py
 	$(BIN)/python benchmarks/bench_resolve.py
+	$(BIN)/python benchmarks/bench_refresh.py
 	$(BIN)/python benchmarks/bench_export.py
 
 ## Regenerate cache/records.sqlite and references/library.{bib,json} from tests/fixtures.

@@ -162,10 +162,37 @@ def test_documents_link_works_and_a_failed_write_changes_nothing(
 def test_migrations_are_recorded_and_bad_files_refused(tmp_path: Path) -> None:
     """The schema version is in the database; a file that is not a library is refused by name."""
     with Library(tmp_path) as lib:
-        assert [r[0] for r in lib.conn.execute("SELECT name FROM migrations")] == ["0001_library"]
+        assert [r[0] for r in lib.conn.execute("SELECT name FROM migrations")] == [
+            "0001_library",
+            "0002_refresh_outbox",
+            "0003_source_digests",
+        ]
     bad = tmp_path / "bad"
     bad.mkdir()
     (bad / "library.sqlite").write_bytes(b"this is not sqlite at all" * 100)
     with pytest.raises(StoreError, match="not a usable library"):
         Library(bad)
     assert sqlite3.sqlite_version
+
+
+def test_an_older_library_is_upgraded_in_place(tmp_path: Path) -> None:
+    """A library created by an earlier refs (schema 0001) opens, migrates and keeps its works."""
+    from refs.store import library as library_module
+    from refs.store.db import connect
+
+    old = connect(tmp_path / "library.sqlite", library_module.MIGRATIONS[:1], what="library")
+    old.execute(
+        "INSERT INTO works (key, data, version, created, updated, checked) VALUES (?, ?, 1, 0, 0, 0)",
+        (
+            "old2001work",
+            Work(title="An old work").model_dump_json(by_alias=True, exclude_none=True),
+        ),
+    )
+    old.execute(
+        "INSERT INTO history (work_id, version, at, source, data, changes) VALUES (1, 1, 0, 'resolve', '{}', '[]')"
+    )
+    old.close()
+    with Library(tmp_path) as lib:
+        assert [w.key for w in lib.works()] == ["old2001work"]
+        assert lib.pending_report() == ([], [])  # old history counts as reported
+        assert len(list(lib.conn.execute("SELECT name FROM migrations"))) == 3

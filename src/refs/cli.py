@@ -24,6 +24,7 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -228,6 +229,12 @@ def resolve(
     ] = False,
     unicode: UnicodeOpt = False,
     abstracts: AbstractsOpt = False,
+    wait: Annotated[
+        float,
+        typer.Option(
+            "--wait", min=0, help="Seconds to wait for another refs using the library, then exit 3."
+        ),
+    ] = 30.0,
     mailto: Annotated[
         str | None,
         typer.Option(
@@ -267,6 +274,7 @@ def resolve(
         offline=offline,
         max_age=_duration(max_age, "--max-age"),
         reporter=reporter,
+        wait=wait,
     )
     if output is not None or output_format is not None:
         from refs.store.library import Library
@@ -283,6 +291,102 @@ def resolve(
         print_resolve_report(run)
     unresolved = len(run.report.unresolved)
     if run.failed_inputs or (unresolved and not allow_unresolved):
+        raise typer.Exit(EXIT_FAILED)
+
+
+class FailOnChoice(StrEnum):
+    retraction = "retraction"
+    status = "status"
+    change = "change"
+    never = "never"
+
+
+@app.command()
+def refresh(
+    older_than: Annotated[
+        str,
+        typer.Option(
+            "--older-than",
+            metavar="DURATION",
+            help="Re-check works last checked longer ago than this (e.g. 30d, 12h).",
+        ),
+    ] = "30d",
+    check_all: Annotated[
+        bool, typer.Option("--all", help="Re-check every work, however recently checked.")
+    ] = False,
+    documents: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--document",
+            metavar="DOC",
+            help="Only the works this document cites (repeatable; all of them unless "
+            "--older-than is given).",
+            show_default=False,
+        ),
+    ] = None,
+    fail_on: Annotated[
+        FailOnChoice,
+        typer.Option(
+            "--fail-on",
+            help="Exit 1 when this happens: a new retraction, any new status "
+            "event (retraction, correction, expression of concern, withdrawal), any change.",
+        ),
+    ] = FailOnChoice.never,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the report as JSON on stdout.")
+    ] = False,
+    wait: Annotated[
+        float,
+        typer.Option(
+            "--wait", min=0, help="Seconds to wait for another refs using the library, then exit 3."
+        ),
+    ] = 30.0,
+    mailto: Annotated[
+        str | None,
+        typer.Option(
+            "--mailto",
+            help="Contact email for the services' polite pools [env REFS_MAILTO].",
+            show_default=False,
+        ),
+    ] = None,
+    quiet: Quiet = False,
+) -> None:
+    """Re-check the library against the services; report changes and new retractions.
+
+    For scheduled jobs (cron, systemd, CI). Re-fetches the records of due works in
+    batched, rate-limited requests (Crossref with from-index-date, so unchanged works
+    cost nothing extra), stores a new version of each work that changed (keeping the
+    history), rewrites library.bib and library.json only if something changed, and
+    reports changed fields and new status events (retraction, correction, expression of
+    concern, withdrawal) with the documents that cite the affected works. Works that
+    could not be checked keep their versions and are retried next time. Exit status 1
+    when --fail-on's event occurred, 2 for usage errors, 3 when the library is locked.
+    """
+    from refs.config import load_settings
+    from refs.console import StderrReporter, print_refresh_report
+    from refs.refresh import FailOn
+    from refs.refresh import refresh as run_refresh
+
+    settings = load_settings({"mailto": mailto})
+    explicit_age = "--older-than" in sys.argv
+    if check_all or (documents and not explicit_age):
+        age = None
+    else:
+        age = _duration(older_than, "--older-than")
+    reporter = StderrReporter(quiet=quiet)
+
+    def emit(report):  # type: ignore[no-untyped-def]
+        if json_output:
+            import json
+
+            typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        if not quiet:
+            print_refresh_report(report)
+
+    report = run_refresh(
+        settings, older_than=age, documents=documents or [], wait=wait, reporter=reporter, emit=emit
+    )
+    if report.fails(FailOn(fail_on.value)):
         raise typer.Exit(EXIT_FAILED)
 
 

@@ -12,10 +12,12 @@ if TYPE_CHECKING:
 
     from refs.models import Mention
     from refs.pipeline import ResolveRun
+    from refs.refresh import RefreshReport
 
 __all__ = [
     "StderrReporter",
     "print_mentions_table",
+    "print_refresh_report",
     "print_resolve_report",
     "resolve_report_json",
     "write_jsonl",
@@ -186,3 +188,69 @@ def print_resolve_report(run: ResolveRun, *, per_identifier: bool = True) -> Non
         _err("unresolved:")
         for r in report.unresolved:
             _err(f"  {r.identifier}: {r.status.replace('_', ' ')}: {r.reason}")
+
+
+_EVENT_LABELS = {
+    "retraction": "RETRACTED",
+    "correction": "CORRECTED",
+    "expression_of_concern": "EXPRESSION OF CONCERN",
+    "withdrawal": "WITHDRAWN",
+}
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def print_refresh_report(report: RefreshReport) -> None:
+    """The refresh report for people, on stderr: status events first, they need action."""
+    requests = ", ".join(f"{k} {v}" for k, v in report.requests.items()) or "none"
+    _err(
+        f"refresh: {report.checked} work(s) checked: {report.unchanged} unchanged, "
+        f"{len(report.changed)} changed, {len(report.not_checked)} could not be checked; "
+        f"requests: {requests}; {report.seconds:.1f} s"
+    )
+    if report.events:
+        _err("")
+        _err(
+            f"NEW STATUS EVENTS ({len(report.events)}): the documents listed cite the affected work"
+        )
+        for e in report.events:
+            details = ", ".join(
+                x
+                for x in (
+                    e["notice"] and f"notice {e['notice']}",
+                    e["date"],
+                    f"reported by {e['source']}",
+                )
+                if x
+            )
+            _err(
+                f"  {_EVENT_LABELS.get(e['kind'], e['kind']).ljust(21)} {e['key']}: {_short(e['title'] or '')}"
+            )
+            _err(f"  {'':21} {details}")
+            cited = ", ".join(e["cited_by"]) or "no document (given directly)"
+            _err(f"  {'':21} cited by: {cited}")
+    if report.changed:
+        _err("")
+        _err(f"CHANGED ({len(report.changed)}):")
+        for c in report.changed:
+            _err(
+                f"  {c['key']} (version {c['version']}), cited by: {', '.join(c['cited_by']) or 'no document'}"
+            )
+            for change in c["changes"]:
+                old, new = change["old"], change["new"]
+                if change["field"] == "status":  # a list of events: show their kinds
+                    old = ", ".join(e["kind"] for e in old or []) or "none"
+                    new = ", ".join(e["kind"] for e in new or []) or "none"
+                _err(f"    {change['field']}: {_short(old)} → {_short(new)}")
+    if report.not_checked:
+        _err("")
+        _err(
+            f"COULD NOT BE CHECKED ({len(report.not_checked)}), previous versions kept, retried next run:"
+        )
+        for n in report.not_checked:
+            _err(f"  {n['key']}: {n['reason']}")
+    for path in report.exports_written:
+        _err(f"wrote {path}")

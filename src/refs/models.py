@@ -63,7 +63,9 @@ class Mention:
         return data
 
 
-RecordStatus = Literal["ok", "not_found"]
+# "unchanged": a refresh learned the record did not change since it was last fetched
+# (Crossref's from-index-date filter left it out). Never cached.
+RecordStatus = Literal["ok", "not_found", "unchanged"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -172,14 +172,35 @@ def resolve_inputs(
     offline: bool = False,
     max_age: float | None = None,
     reporter: Reporter | None = None,
+    wait: float = 30.0,
 ) -> ResolveRun:
-    """Extract identifiers from documents (and take given ones) and resolve them all."""
+    """Extract identifiers from documents (and take given ones), resolve and store them.
+
+    Holds the library's lock for the whole run (waiting up to ``wait`` seconds for it).
+    """
+    from refs.store.lock import library_lock
+
+    paths, given = split_inputs(inputs)  # usage errors before waiting for anything
+    with library_lock(settings.library, wait=wait):
+        return _resolve_locked(
+            paths, given, settings, offline=offline, max_age=max_age, reporter=reporter
+        )
+
+
+def _resolve_locked(
+    paths: list[str],
+    given: list[Identifier],
+    settings: Settings,
+    *,
+    offline: bool,
+    max_age: float | None,
+    reporter: Reporter | None,
+) -> ResolveRun:
     from refs.resolve.engine import Resolver
     from refs.store.cache import Cache
     from refs.store.library import Library
 
     reporter = reporter or NullReporter()
-    paths, given = split_inputs(inputs)
     documents = list(extract_inputs(paths, settings, reporter)) if paths else []
     identifiers = given + [m.identifier for d in documents for m in d.mentions]
     cache = Cache(settings.cache)

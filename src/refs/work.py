@@ -110,6 +110,7 @@ class Provenance(_Model):
     service: str
     key: str
     fetched_at: float
+    digest: str | None = None  # SHA-256 of the raw payload: an identical answer is no change
 
 
 class Relation(_Model):

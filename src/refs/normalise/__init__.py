@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 
@@ -12,7 +13,7 @@ from refs.normalise.datacite import work_from_datacite
 from refs.normalise.pubmed import work_from_pubmed
 from refs.work import Work
 
-__all__ = ["NORMALISERS", "normalise_record"]
+__all__ = ["NORMALISERS", "normalise_record", "payload_digest"]
 
 
 def _crossref(payload: str, key: str, fetched_at: float) -> Work:
@@ -49,7 +50,15 @@ def normalise_record(record: Record) -> Work | None:
     if normaliser is None or record.status != "ok" or record.payload is None:
         return None
     try:
-        return normaliser(record.payload, record.key, record.fetched_at)
+        work = normaliser(record.payload, record.key, record.fetched_at)
     except (KeyError, TypeError, AttributeError, json.JSONDecodeError) as exc:
         msg = f"{record.service}:{record.key}: cannot read the record ({type(exc).__name__}: {exc})"
         raise ValueError(msg) from exc
+    for p in work.provenance:
+        p.digest = payload_digest(record.payload)
+    return work
+
+
+def payload_digest(payload: str) -> str:
+    """A fingerprint of a raw record: a refresh that gets the same bytes back has no news."""
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()

@@ -24,7 +24,7 @@ import asyncio
 import contextlib
 import time
 from collections import Counter, deque
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -44,7 +44,7 @@ from refs.resolve.pubmed import PubMed
 from refs.resolve.service import Service
 from refs.store.cache import Cache
 
-__all__ = ["Resolution", "ResolveReport", "Resolver", "Status"]
+__all__ = ["Lookup", "Resolution", "ResolveReport", "Resolver", "Status"]
 
 Status = Literal["resolved", "not_found", "failed"]
 STAGE = "resolving"
@@ -95,7 +95,7 @@ class ResolveReport:
 
 
 @dataclass(frozen=True, slots=True)
-class _Lookup:
+class Lookup:
     record: Record | None = None
     error: str | None = None
     stale: bool = False
@@ -109,11 +109,11 @@ class _Batcher:
         self.resolver = resolver
         self.service = service
         self.pending: deque[str] = deque()
-        self.futures: dict[str, asyncio.Future[_Lookup]] = {}
+        self.futures: dict[str, asyncio.Future[Lookup]] = {}
         self.wake = asyncio.Event()
         self.tasks = [asyncio.create_task(self._work()) for _ in range(workers)]
 
-    def submit(self, key: str, future: asyncio.Future[_Lookup]) -> None:
+    def submit(self, key: str, future: asyncio.Future[Lookup]) -> None:
         self.pending.append(key)
         self.futures[key] = future
         self.wake.set()
@@ -143,24 +143,24 @@ class _Batcher:
                 await self._send(keys[half:])
                 return
             for key in keys:
-                self._settle(key, _Lookup(error=str(exc)))
+                self._settle(key, Lookup(error=str(exc)))
             return
         except Exception as exc:  # a bug must not lose the run: fail these keys loudly
             self.resolver.reporter.warning(
                 f"{self.service.name}: unexpected {type(exc).__name__}: {exc}"
             )
             for key in keys:
-                self._settle(key, _Lookup(error=f"internal error: {type(exc).__name__}: {exc}"))
+                self._settle(key, Lookup(error=f"internal error: {type(exc).__name__}: {exc}"))
             return
         self.resolver.remember(records.values())
         for key in keys:
             record = records.get(key)
             if record is None:
-                self._settle(key, _Lookup(error=f"{self.service.name}: no answer for {key}"))
+                self._settle(key, Lookup(error=f"{self.service.name}: no answer for {key}"))
             else:
-                self._settle(key, _Lookup(record=record))
+                self._settle(key, Lookup(record=record))
 
-    def _settle(self, key: str, result: _Lookup) -> None:
+    def _settle(self, key: str, result: Lookup) -> None:
         future = self.futures.pop(key, None)
         if future is not None and not future.done():
             future.set_result(result)
@@ -186,11 +186,13 @@ class Resolver:
         reporter: Reporter | None = None,
         client: httpx.AsyncClient | None = None,
         pools: dict[str, Pool] | None = None,
+        stale_if_error: bool = True,
     ) -> None:
         self.settings = settings
         self.cache = cache
         self.offline = offline
         self.max_age = max_age
+        self.stale_if_error = stale_if_error
         self.reporter = reporter or NullReporter()
         self._client = client
         self._pools = pools
@@ -201,7 +203,7 @@ class Resolver:
             "pubmed": PubMed(settings),
             "idconv": IdConverter(settings),
         }
-        self._lookups: dict[tuple[str, str], asyncio.Future[_Lookup]] = {}
+        self._lookups: dict[tuple[str, str], asyncio.Future[Lookup]] = {}
         self._batchers: dict[str, _Batcher] = {}
         self._names: dict[tuple[Scheme, str], list[Record]] = {}
         self.from_cache = 0
@@ -227,7 +229,7 @@ class Resolver:
             for scheme, value in record.names.items():
                 self._names.setdefault((scheme, value), []).append(record)
 
-    async def lookup(self, service: str, key: str) -> _Lookup:
+    async def lookup(self, service: str, key: str) -> Lookup:
         """One service's record for ``key``: cached if fresh, else fetched (once per run)."""
         slot = (service, key)
         future = self._lookups.get(slot)
@@ -236,25 +238,25 @@ class Resolver:
             self._lookups[slot] = future
             self._start_lookup(service, key, future)
         result = await future
-        if result.error and not result.record:
+        if result.error and not result.record and self.stale_if_error:
             # Stale-if-error: a cached record, even old, beats no record.
             cached = self.cache.get(service, key)
             if cached is not None:
-                return _Lookup(record=cached, error=None, stale=True, cached=True)
+                return Lookup(record=cached, error=None, stale=True, cached=True)
         return result
 
-    def _start_lookup(self, service: str, key: str, future: asyncio.Future[_Lookup]) -> None:
+    def _start_lookup(self, service: str, key: str, future: asyncio.Future[Lookup]) -> None:
         cached = self.cache.get(service, key)
         now = time.time()
         if cached is not None and (self.offline or self._fresh(cached, now)):
             self.from_cache += 1
             self._index(cached)
             stale = cached.status == "ok" and not self._fresh(cached, now)
-            future.set_result(_Lookup(record=cached, stale=stale, cached=True))
+            future.set_result(Lookup(record=cached, stale=stale, cached=True))
             return
         if self.offline:
             future.set_result(
-                _Lookup(error=f"{service}: not in the cache, and --offline forbids asking")
+                Lookup(error=f"{service}: not in the cache, and --offline forbids asking")
             )
             return
         batcher = self._batchers.get(service)
@@ -375,13 +377,29 @@ class Resolver:
 
     # ------------------------------------------------------------------ the run
 
-    async def resolve(self, identifiers: Sequence[Identifier]) -> ResolveReport:
-        """Resolve every identifier (duplicates once); results in the order given."""
-        started = time.monotonic()
-        unique = list(dict.fromkeys(identifiers))
+    @contextlib.asynccontextmanager
+    async def session(self) -> AsyncIterator[None]:
+        """The HTTP client and pools for one run; the batchers stop when it ends."""
         owns_client = self._client is None
         client = self._client or make_client(self.settings)
         self.http = Http(client, self.settings, self._pools)
+        try:
+            yield
+        finally:
+            for batcher in self._batchers.values():
+                await batcher.close()
+            self._batchers.clear()
+            if owns_client:
+                await client.aclose()
+
+    async def resolve(self, identifiers: Sequence[Identifier]) -> ResolveReport:
+        """Resolve every identifier (duplicates once); results in the order given."""
+        async with self.session():
+            return await self._resolve(identifiers)
+
+    async def _resolve(self, identifiers: Sequence[Identifier]) -> ResolveReport:
+        started = time.monotonic()
+        unique = list(dict.fromkeys(identifiers))
         self.reporter.start(STAGE, len(unique))
         pmids_done = asyncio.Event()
 
@@ -412,10 +430,6 @@ class Resolver:
             results = await asyncio.gather(*(tracked(tasks[i]) for i in unique))
             await marker
         finally:
-            for batcher in self._batchers.values():
-                await batcher.close()
-            if owns_client:
-                await client.aclose()
             self.reporter.finish(STAGE)
         resolutions = [r if r.status == "resolved" else self._rescue(r) for r in results]
         return ResolveReport(

@@ -113,7 +113,7 @@ class Cache:
 
     def put(self, records: Iterable[Record]) -> None:
         """Store records (replacing older ones) and what they name, in one transaction."""
-        records = list(records)
+        records = [r for r in records if r.status in ("ok", "not_found")]
         if not records:
             return
         rows = [

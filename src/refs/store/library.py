@@ -30,8 +30,10 @@ from refs.work import MergeNote, Work
 __all__ = [
     "FILENAME",
     "Change",
+    "DueWork",
     "Library",
     "Source",
+    "SourceRef",
     "StoredWork",
     "WorkUpdate",
     "diff_works",
@@ -109,7 +111,41 @@ def _v1(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [("0001_library", _v1)]
+def _v2(conn: sqlite3.Connection) -> None:
+    """Refresh: versions and status events wait in an outbox until a report shows them."""
+    run_script(
+        conn,
+        """
+        ALTER TABLE history ADD COLUMN reported INTEGER NOT NULL DEFAULT 1;
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            work_id INTEGER NOT NULL REFERENCES works(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            notice TEXT,
+            date TEXT,
+            source TEXT NOT NULL,
+            label TEXT,
+            detected_at REAL NOT NULL,
+            reported INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX events_unreported ON events (reported);
+        CREATE INDEX history_unreported ON history (reported)
+        """,
+    )
+
+
+def _v3(conn: sqlite3.Connection) -> None:
+    """The digest of each record's raw payload, so a refresh can skip identical answers;
+    mentions found by identifier when a new work is linked to the documents citing it."""
+    conn.execute("ALTER TABLE sources ADD COLUMN digest TEXT")
+    conn.execute("CREATE INDEX mentions_by_identifier ON mentions (scheme, value)")
+
+
+MIGRATIONS: list[Migration] = [
+    ("0001_library", _v1),
+    ("0002_refresh_outbox", _v2),
+    ("0003_source_digests", _v3),
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +158,25 @@ class Source:
     def slot(self) -> tuple[str, str]:
         p = self.work.provenance[0]
         return (p.service, p.key)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRef:
+    """Where one of a work's records came from, without loading the record."""
+
+    service: str
+    key: str
+    digest: str | None
+
+
+@dataclass(slots=True)
+class DueWork:
+    """A work due for a check: just what the check needs (no record is parsed)."""
+
+    id: int
+    key: str
+    checked: float
+    sources: list[SourceRef]
 
 
 @dataclass(slots=True)
@@ -224,11 +279,7 @@ class Library:
         if keys is not None:
             wanted = set(keys)
             rows = [r for r in rows if r.key in wanted]
-        cited: dict[int, list[str]] = {}
-        for wid, source in self.conn.execute(
-            "SELECT c.work_id, d.source FROM citations c JOIN documents d ON d.id = c.document_id ORDER BY d.source"
-        ):
-            cited.setdefault(int(wid), []).append(str(source))
+        cited = self._cited_by()
         for r in rows:
             r.documents = cited.get(r.id, [])
         return rows
@@ -287,14 +338,6 @@ class Library:
                 "history",
             )
         }
-
-    def due(self, older_than: float | None, *, document: str | None = None) -> list[StoredWork]:
-        """Works last checked before ``time.time() - older_than`` (all if ``None``)."""
-        works = self.works(document=document)
-        if older_than is None:
-            return works
-        cutoff = time.time() - older_than
-        return [w for w in works if w.checked <= cutoff]
 
     # ------------------------------------------------------------------ writing
 
@@ -397,19 +440,7 @@ class Library:
                     (_dump(merged), now, work_id),
                 )
                 update = WorkUpdate(old.key, "unchanged", work=merged, previous=old.work)
-        self.conn.executemany(
-            "INSERT OR REPLACE INTO sources (work_id, service, key, fetched_at, data) VALUES (?, ?, ?, ?, ?)",
-            [
-                (
-                    work_id,
-                    s.provenance[0].service,
-                    s.provenance[0].key,
-                    s.provenance[0].fetched_at,
-                    _dump(s),
-                )
-                for s in sources
-            ],
-        )
+        self._put_sources(work_id, sources)
         all_ids = {(i.scheme.value, i.value) for i in idents} | set(merged.identifiers().items())
         self.conn.executemany(
             "INSERT OR REPLACE INTO identifiers (scheme, value, work_id) VALUES (?, ?, ?)",
@@ -425,10 +456,19 @@ class Library:
         return update
 
     def _history(
-        self, work_id: int, version: int, at: float, source: str, work: Work, changes: list[Change]
+        self,
+        work_id: int,
+        version: int,
+        at: float,
+        source: str,
+        work: Work,
+        changes: list[Change],
+        *,
+        reported: bool = True,
     ) -> None:
+        """A version in the history; ``reported=False`` puts it in the refresh outbox."""
         self.conn.execute(
-            "INSERT INTO history (work_id, version, at, source, data, changes) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO history (work_id, version, at, source, data, changes, reported) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 work_id,
                 version,
@@ -439,6 +479,7 @@ class Library:
                     [{"field": c.field, "old": c.old, "new": c.new} for c in changes],
                     ensure_ascii=False,
                 ),
+                int(reported),
             ),
         )
 
@@ -496,6 +537,185 @@ class Library:
             self.conn.executemany(
                 "UPDATE works SET checked = ? WHERE key = ?", [(now, k) for k in keys]
             )
+
+    # ------------------------------------------------------------------ refresh
+
+    def _put_sources(self, work_id: int, sources: Iterable[Work]) -> None:
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO sources (work_id, service, key, fetched_at, data, digest) VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    work_id,
+                    s.provenance[0].service,
+                    s.provenance[0].key,
+                    s.provenance[0].fetched_at,
+                    _dump(s),
+                    s.provenance[0].digest,
+                )
+                for s in sources
+            ],
+        )
+
+    def checkable(
+        self, older_than: float | None, *, documents: Sequence[str] = (), now: float | None = None
+    ) -> list[DueWork]:
+        """Works due for a check, oldest check first, with references to their records.
+
+        ``older_than`` seconds since the last check (``None``: all); ``documents``
+        restricts to the works those documents cite. Nothing is parsed: a library of
+        100,000 works is planned in a second.
+        """
+        now = time.time() if now is None else now
+        query = "SELECT w.id, w.key, w.checked FROM works w"
+        args: list[Any] = []
+        if documents:
+            marks = ", ".join("?" for _ in documents)
+            query += (
+                f" WHERE w.id IN (SELECT c.work_id FROM citations c JOIN documents d ON d.id = c.document_id"
+                f" WHERE d.source IN ({marks}))"
+            )
+            args.extend(documents)
+        due = {
+            int(wid): DueWork(int(wid), str(key), float(checked), [])
+            for wid, key, checked in self.conn.execute(query, args)
+            if older_than is None or float(checked) <= now - older_than
+        }
+        for wid, service, key, digest in self.conn.execute(
+            "SELECT work_id, service, key, digest FROM sources ORDER BY work_id, service, key"
+        ):
+            work = due.get(int(wid))
+            if work is not None:
+                work.sources.append(SourceRef(str(service), str(key), digest))
+        return sorted(due.values(), key=lambda w: (w.checked, w.key))
+
+    def stored(self, work_id: int) -> StoredWork | None:
+        row = self.conn.execute(
+            "SELECT id, key, data, version, created, updated, checked FROM works WHERE id = ?",
+            (work_id,),
+        ).fetchone()
+        return self._row(row) if row else None
+
+    def source_works(self, work_id: int) -> dict[tuple[str, str], Work]:
+        return {(w.provenance[0].service, w.provenance[0].key): w for w in self.sources(work_id)}
+
+    def apply_refresh(
+        self,
+        unchanged: Sequence[int],
+        results: Sequence[tuple[int, Work, list[Work]]],
+        *,
+        source: str = "refresh",
+        now: float | None = None,
+    ) -> list[WorkUpdate]:
+        """Store the outcome of a check in one transaction.
+
+        ``unchanged`` works (every record the same) only get their check time. Each
+        result is (work id, its new merged version, its new per-service records): if
+        the merged version differs from the stored one it becomes a new version with its
+        history entry, and every status event it did not have before an outbox row;
+        both wait, unreported, for :meth:`pending_report`.
+        """
+        now = time.time() if now is None else now
+        updates = []
+        with transaction(self.conn):
+            self.conn.executemany(
+                "UPDATE works SET checked = ? WHERE id = ?", [(now, wid) for wid in unchanged]
+            )
+            for work_id, merged, sources in results:
+                stored = self.stored(work_id)
+                if stored is None:  # merged away meanwhile: nothing to do
+                    continue
+                changes = diff_works(stored.work, merged)
+                self._put_sources(work_id, sources)
+                if not changes:
+                    self.conn.execute("UPDATE works SET checked = ? WHERE id = ?", (now, work_id))
+                    updates.append(
+                        WorkUpdate(stored.key, "unchanged", work=merged, previous=stored.work)
+                    )
+                    continue
+                self.conn.execute(
+                    "UPDATE works SET data = ?, version = ?, updated = ?, checked = ? WHERE id = ?",
+                    (_dump(merged), stored.version + 1, now, now, work_id),
+                )
+                self._history(
+                    work_id, stored.version + 1, now, source, merged, changes, reported=False
+                )
+                known = {e.key() for e in stored.work.status}
+                for event in merged.status:
+                    if event.key() not in known:
+                        self.conn.execute(
+                            """INSERT INTO events (work_id, kind, notice, date, source, label, detected_at)
+                               VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                            (
+                                work_id,
+                                event.kind,
+                                event.notice,
+                                event.date,
+                                event.source,
+                                event.label,
+                                now,
+                            ),
+                        )
+                updates.append(
+                    WorkUpdate(stored.key, "updated", changes, work=merged, previous=stored.work)
+                )
+        return updates
+
+    def pending_report(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Unreported changed versions and status events, with the documents citing each work."""
+        cited = self._cited_by()
+        changes = []
+        for hid, wid, key, version, at, changes_json, data in self.conn.execute(
+            """SELECT h.id, w.id, w.key, h.version, h.at, h.changes, w.data FROM history h
+               JOIN works w ON w.id = h.work_id WHERE h.reported = 0 ORDER BY w.key, h.version"""
+        ):
+            changes.append(
+                {
+                    "id": hid,
+                    "key": key,
+                    "version": version,
+                    "at": at,
+                    "title": _load(str(data)).title,
+                    "changes": json.loads(changes_json),
+                    "cited_by": cited.get(int(wid), []),
+                }
+            )
+        events = []
+        for eid, wid, key, kind, notice, date, source, label, at, data in self.conn.execute(
+            """SELECT e.id, w.id, w.key, e.kind, e.notice, e.date, e.source, e.label, e.detected_at, w.data
+               FROM events e JOIN works w ON w.id = e.work_id WHERE e.reported = 0 ORDER BY w.key, e.id"""
+        ):
+            events.append(
+                {
+                    "id": eid,
+                    "key": key,
+                    "title": _load(str(data)).title,
+                    "kind": kind,
+                    "notice": notice,
+                    "date": date,
+                    "source": source,
+                    "label": label,
+                    "detected_at": at,
+                    "cited_by": cited.get(int(wid), []),
+                }
+            )
+        return changes, events
+
+    def mark_reported(self, history_ids: Iterable[int], event_ids: Iterable[int]) -> None:
+        with transaction(self.conn):
+            self.conn.executemany(
+                "UPDATE history SET reported = 1 WHERE id = ?", [(i,) for i in history_ids]
+            )
+            self.conn.executemany(
+                "UPDATE events SET reported = 1 WHERE id = ?", [(i,) for i in event_ids]
+            )
+
+    def _cited_by(self) -> dict[int, list[str]]:
+        cited: dict[int, list[str]] = {}
+        for wid, source in self.conn.execute(
+            "SELECT c.work_id, d.source FROM citations c JOIN documents d ON d.id = c.document_id ORDER BY d.source"
+        ):
+            cited.setdefault(int(wid), []).append(str(source))
+        return cited
 
     def merge_notes(self, key: str) -> list[MergeNote]:
         row = self.conn.execute("SELECT data FROM works WHERE key = ?", (key,)).fetchone()

@@ -168,6 +168,7 @@ class ReplayData:
         )
         pubmed_templates = [self.pubmed[k] for k in sorted(self.pubmed)]
         idconv_template = next(iter(self.idconv.values()))
+        self.synthetic: tuple[list[str], list[str], list[str]] = ([], [], [])
         new_dois = []
         for i in range(dois):
             doi = f"{prefix}.{i}"
@@ -191,7 +192,51 @@ class ReplayData:
                 record.pop("versions", None)
                 self.idconv[pmcid] = record
                 new_pmcids.append(pmcid)
+        self.synthetic = (new_dois, new_pmids, new_pmcids)
         return new_dois, new_pmids, new_pmcids
+
+    def change(self, dois: list[str], pmids: list[str], *, indexed: tuple[int, int, int]) -> None:
+        """Derived "after" versions, for refresh tests and benchmarks (NOT genuine data).
+
+        Crossref works get a retraction in ``updated-by`` (the shape of the Retraction
+        Watch entry in crossref-trimmed's Wakefield record, with a synthetic notice), a
+        changed page range and a new ``indexed`` date; PubMed articles get a
+        ``Retracted Publication`` type and a ``RetractionIn`` comment in the shape of the
+        genuine ``ErratumIn`` ones (tests/fixtures/derived/README.md).
+        """
+        for i, doi in enumerate(dois):
+            message = copy.deepcopy(self.crossref[doi])
+            message["updated-by"] = [
+                *(message.get("updated-by") or []),
+                {
+                    "DOI": f"10.5555/retraction.{i}",
+                    "type": "retraction",
+                    "label": "Retraction",
+                    "source": "retraction-watch",
+                    "record-id": str(90000 + i),
+                    "updated": {"date-parts": [list(indexed)]},
+                },
+            ]
+            message["page"] = f"{100 + i}-{110 + i}"
+            message["indexed"] = {"date-parts": [list(indexed)]}
+            self.crossref[doi] = message
+        for i, pmid in enumerate(pmids):
+            article = etree.fromstring(self.pubmed[pmid].encode("utf-8"))
+            types = article.find("MedlineCitation/Article/PublicationTypeList")
+            if types is not None:
+                added = etree.SubElement(types, "PublicationType", UI="D016441")
+                added.text = "Retracted Publication"
+            citation = article.find("MedlineCitation")
+            comments = citation.find("CommentsCorrectionsList") if citation is not None else None
+            if citation is not None and comments is None:
+                comments = etree.SubElement(citation, "CommentsCorrectionsList")
+            if comments is not None:
+                cc = etree.SubElement(comments, "CommentsCorrections", RefType="RetractionIn")
+                etree.SubElement(
+                    cc, "RefSource"
+                ).text = f"Synthetic notice. {indexed[0]} Nov {indexed[2]}."
+                etree.SubElement(cc, "PMID", Version="1").text = str(95_000_000 + i)
+            self.pubmed[pmid] = etree.tostring(article, encoding="unicode")
 
 
 def _retag_pubmed(xml: str, pmid: str, doi: str, pmcid: str) -> str:
@@ -404,6 +449,14 @@ class ReplayServer:
             if target.startswith("/_stats"):
                 stats = {"requests": dict(self.requests), "rejected": dict(self.rejected)}
                 return _Answer(200, json.dumps(stats).encode(), "application/json")
+            if target.startswith("/_change"):  # benchmarks: ?n=N changes N synthetic DOIs and PMIDs
+                n = int(parse_qs(urlsplit(target).query).get("n", ["0"])[0])
+                dois, pmids, _ = getattr(self.data, "synthetic", ([], [], []))
+                today = time.gmtime()
+                self.data.change(
+                    dois[:n], pmids[:n], indexed=(today.tm_year, today.tm_mon, today.tm_mday)
+                )
+                return _Answer(200, b"changed", "text/plain")
             return _Answer(404, b"no such route", "text/plain")
         self.requests[pool] += 1
         self.log.append((time.monotonic(), pool, target))
