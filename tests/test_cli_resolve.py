@@ -130,3 +130,46 @@ def test_bad_max_age_is_a_usage_error(replay: ReplayServer, tmp_path: Path) -> N
     result = refs(replay, tmp_path, "resolve", "--max-age", "soon", "PMID:1")
     assert result.returncode == 2
     assert "is not a duration" in result.stderr
+
+
+def test_progress_bar_on_a_terminal_only(replay: ReplayServer, tmp_path: Path) -> None:
+    """A progress bar is drawn on a terminal's stderr; none when stderr is a pipe or with --quiet."""
+    import pty
+
+    replay.latency = 0.3  # long enough for the bar to draw
+    env = {
+        **os.environ,
+        **replay.environ(),
+        "REFS_CACHE": str(tmp_path / "cache"),
+        "REFS_LIBRARY": str(tmp_path / "references"),
+        "TERM": "xterm",
+        "COLUMNS": "100",
+    }
+
+    def stderr_on_tty(*args: str) -> str:
+        leader, follower = pty.openpty()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "refs", "resolve", *args],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=follower,
+        )
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        proc.wait()
+        os.close(leader)
+        return b"".join(chunks).decode("utf-8", "replace")
+
+    assert "resolving" in stderr_on_tty("PMID:38147649", "10.1371/journal.pone.0033693")
+    assert "resolving" not in stderr_on_tty("--quiet", "--max-age", "1s", "PMID:38147649")
+    piped = refs(replay, tmp_path, "resolve", "--max-age", "1s", "PMID:38147649")
+    assert "resolving" not in piped.stderr

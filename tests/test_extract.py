@@ -198,3 +198,18 @@ def test_extraction_never_raises_on_hostile_markup(text: str) -> None:
     for fmt in (Format.HTML, Format.XML):
         for m in extract(Document("d", text, fmt)):
             assert text[m.start : m.end] == m.raw
+
+
+@settings(max_examples=200)
+@given(st.binary(max_size=400), st.sampled_from(list(Format)))
+def test_extraction_never_raises_on_any_bytes(data: bytes, fmt: Format) -> None:
+    """Arbitrary bytes either decode and extract cleanly or are refused with InputError."""
+    from refs.documents import decode
+    from refs.errors import InputError
+
+    try:
+        text = decode(data, source="x", fmt=fmt)
+    except InputError:
+        return
+    for m in extract(Document("x", text, fmt)):
+        assert text[m.start : m.end] == m.raw

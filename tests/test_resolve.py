@@ -254,3 +254,24 @@ def test_identifiers_are_resolved_in_given_order_once(replay: ReplayServer, tmp_
         f"doi:{CROSSREF_DOI}",
     ]
     assert Identifier(Scheme.PMID, "38147649") == report.resolutions[0].identifier
+
+
+def test_validators_are_kept_with_the_record(replay: ReplayServer, tmp_path: Path) -> None:
+    """An ETag or Last-Modified a service sends is cached with the record; Crossref sends none."""
+    original = replay._dispatch
+
+    def with_etag(route: str, *args: object):  # type: ignore[no-untyped-def]
+        answer = original(route, *args)  # type: ignore[arg-type]
+        if route == "datacite" and answer.status == 200:
+            answer.headers.append(("etag", '"v1"'))
+        return answer
+
+    replay._dispatch = with_etag  # type: ignore[method-assign]
+    settings = settings_for(replay, tmp_path)
+    run(settings, ["10.5281/zenodo.1196821", CROSSREF_DOI])
+    cache = Cache(settings.cache)
+    try:
+        assert cache.get("datacite", "10.5281/zenodo.1196821").validators == {"etag": '"v1"'}  # type: ignore[union-attr]
+        assert cache.get("crossref", CROSSREF_DOI).validators == {}  # type: ignore[union-attr]
+    finally:
+        cache.close()

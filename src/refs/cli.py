@@ -83,6 +83,20 @@ FetchMaxBytes = Annotated[
 Quiet = Annotated[
     bool, typer.Option("--quiet", "-q", help="No progress and no warnings on stderr.")
 ]
+WaitOpt = Annotated[
+    float,
+    typer.Option(
+        "--wait", min=0, help="Seconds to wait for another refs using the library, then exit 3."
+    ),
+]
+MailtoOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--mailto",
+        help="Contact email for the services' polite pools [env REFS_MAILTO].",
+        show_default=False,
+    ),
+]
 
 
 @app.command()
@@ -229,20 +243,8 @@ def resolve(
     ] = False,
     unicode: UnicodeOpt = False,
     abstracts: AbstractsOpt = False,
-    wait: Annotated[
-        float,
-        typer.Option(
-            "--wait", min=0, help="Seconds to wait for another refs using the library, then exit 3."
-        ),
-    ] = 30.0,
-    mailto: Annotated[
-        str | None,
-        typer.Option(
-            "--mailto",
-            help="Contact email for the services' polite pools [env REFS_MAILTO].",
-            show_default=False,
-        ),
-    ] = None,
+    wait: WaitOpt = 30.0,
+    mailto: MailtoOpt = None,
     fetch_timeout: FetchTimeout = None,
     fetch_max_bytes: FetchMaxBytes = None,
     quiet: Quiet = False,
@@ -335,20 +337,8 @@ def refresh(
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the report as JSON on stdout.")
     ] = False,
-    wait: Annotated[
-        float,
-        typer.Option(
-            "--wait", min=0, help="Seconds to wait for another refs using the library, then exit 3."
-        ),
-    ] = 30.0,
-    mailto: Annotated[
-        str | None,
-        typer.Option(
-            "--mailto",
-            help="Contact email for the services' polite pools [env REFS_MAILTO].",
-            show_default=False,
-        ),
-    ] = None,
+    wait: WaitOpt = 30.0,
+    mailto: MailtoOpt = None,
     quiet: Quiet = False,
 ) -> None:
     """Re-check the library against the services; report changes and new retractions.

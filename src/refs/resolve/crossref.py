@@ -20,7 +20,7 @@ import httpx
 from refs.config import Settings
 from refs.identifiers import Scheme
 from refs.models import Record
-from refs.resolve.http import Http, garbled
+from refs.resolve.http import Http, garbled, validators_of
 
 __all__ = [
     "Crossref",
@@ -131,6 +131,20 @@ class Crossref:
         now = time.time()
         if len(keys) == 1:
             return {keys[0]: await self._single(http, keys[0], now)}
+        items = await self._list(http, keys)
+        return {
+            key: Record(
+                NAME, key, "ok", now, items[key], 200, "application/json", names={Scheme.DOI: key}
+            )
+            if key in items
+            else Record(NAME, key, "not_found", now, http_status=200, reason="not in Crossref")
+            for key in keys
+        }
+
+    async def _list(
+        self, http: Http, keys: list[str], *, since: str | None = None
+    ) -> dict[str, str]:
+        """One list request for ``keys``: {DOI: item JSON} for the DOIs that came back."""
 
         def parse(response: httpx.Response) -> dict[str, str]:
             try:
@@ -138,21 +152,9 @@ class Crossref:
             except ValueError as exc:
                 raise garbled(NAME, f"answered something that is not a work list ({exc})") from exc
 
-        url = f"{self.base}/works?{list_query(keys, self.mailto)}"
+        url = f"{self.base}/works?{list_query(keys, self.mailto, since=since)}"
         _response, items = await http.request(NAME, "crossref-list", "GET", url, validate=parse)
-        if items is None:  # 404 on a list route: treat every DOI as unknown
-            items = {}
-        out = {}
-        for key in keys:
-            payload = items.get(key)
-            out[key] = (
-                Record(
-                    NAME, key, "ok", now, payload, 200, "application/json", names={Scheme.DOI: key}
-                )
-                if payload is not None
-                else Record(NAME, key, "not_found", now, http_status=200, reason="not in Crossref")
-            )
-        return out
+        return items or {}  # a 404 on a list route: none of them is known
 
     async def _single(self, http: Http, doi: str, now: float) -> Record:
         def parse(response: httpx.Response) -> str:
@@ -163,13 +165,21 @@ class Crossref:
 
         url = f"{self.base}/works/{quote(doi, safe=_SAFE)}"
         params = {"mailto": self.mailto} if self.mailto else None
-        _response, payload = await http.request(
+        response, payload = await http.request(
             NAME, "crossref-single", "GET", url, params=params, validate=parse
         )
         if payload is None:
             return Record(NAME, doi, "not_found", now, http_status=404, reason="not in Crossref")
         return Record(
-            NAME, doi, "ok", now, payload, 200, "application/json", names=identifiers_of(payload)
+            NAME,
+            doi,
+            "ok",
+            now,
+            payload,
+            200,
+            "application/json",
+            validators=validators_of(response),
+            names=identifiers_of(payload),
         )
 
 
@@ -199,16 +209,7 @@ class CrossrefSince(Crossref):
     async def fetch(self, http: Http, keys: list[str]) -> dict[str, Record]:
         now = time.time()
         since = self.since.get(keys[0])
-
-        def parse(response: httpx.Response) -> dict[str, str]:
-            try:
-                return split_work_list(response.content)
-            except ValueError as exc:
-                raise garbled(NAME, f"answered something that is not a work list ({exc})") from exc
-
-        url = f"{self.base}/works?{list_query(keys, self.mailto, since=since)}"
-        _response, items = await http.request(NAME, "crossref-list", "GET", url, validate=parse)
-        items = items or {}
+        items = await self._list(http, keys, since=since)
         return {
             key: Record(
                 NAME, key, "ok", now, items[key], 200, "application/json", names={Scheme.DOI: key}

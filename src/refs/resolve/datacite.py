@@ -8,8 +8,6 @@ DOIs are sent in lower case, which is also our canonical form.
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -18,7 +16,8 @@ import httpx
 from refs.config import Settings
 from refs.identifiers import Scheme
 from refs.models import Record
-from refs.resolve.http import Http, garbled
+from refs.resolve.http import Http, garbled, validators_of
+from refs.resolve.service import OneByOne
 
 __all__ = ["DATACITE_PREFIXES", "DataCite", "identifiers_of", "is_datacite_doi", "parse_doi_record"]
 
@@ -73,7 +72,7 @@ def identifiers_of(payload: str) -> dict[Scheme, str]:
     return {Scheme.DOI: doi.lower()} if isinstance(doi, str) else {}
 
 
-class DataCite:
+class DataCite(OneByOne):
     """DataCite's REST API (one DOI per request)."""
 
     name = NAME
@@ -82,40 +81,29 @@ class DataCite:
     def __init__(self, settings: Settings) -> None:
         self.base = settings.datacite_url
 
-    def take(self, pending: Sequence[str]) -> int:
-        return 1
-
     def identifiers_of(self, payload: str) -> dict[Scheme, str]:
         return identifiers_of(payload)
 
-    async def fetch(self, http: Http, keys: list[str]) -> dict[str, Record]:
-        out = {}
-        for key in keys:
-            now = time.time()
+    async def fetch_one(self, http: Http, key: str, now: float) -> Record:
+        def parse(response: httpx.Response) -> str:
+            try:
+                parse_doi_record(response.content)
+            except ValueError as exc:
+                raise garbled(NAME, f"answered something that is not a DOI record ({exc})") from exc
+            return response.text
 
-            def parse(response: httpx.Response) -> str:
-                try:
-                    parse_doi_record(response.content)
-                except ValueError as exc:
-                    raise garbled(
-                        NAME, f"answered something that is not a DOI record ({exc})"
-                    ) from exc
-                return response.text
-
-            url = f"{self.base}/dois/{quote(key, safe='/:;()')}"
-            response, payload = await http.request(NAME, "datacite", "GET", url, validate=parse)
-            out[key] = (
-                Record(
-                    NAME,
-                    key,
-                    "ok",
-                    now,
-                    payload,
-                    200,
-                    response.headers.get("content-type"),
-                    names=identifiers_of(payload),
-                )
-                if payload is not None
-                else Record(NAME, key, "not_found", now, http_status=404, reason="not in DataCite")
-            )
-        return out
+        url = f"{self.base}/dois/{quote(key, safe='/:;()')}"
+        response, payload = await http.request(NAME, "datacite", "GET", url, validate=parse)
+        if payload is None:
+            return Record(NAME, key, "not_found", now, http_status=404, reason="not in DataCite")
+        return Record(
+            NAME,
+            key,
+            "ok",
+            now,
+            payload,
+            200,
+            response.headers.get("content-type"),
+            validators=validators_of(response),
+            names=identifiers_of(payload),
+        )

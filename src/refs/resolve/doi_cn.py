@@ -9,8 +9,6 @@ content-negotiation). An unregistered DOI gets doi.org's 404 page.
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -19,7 +17,8 @@ import httpx
 from refs.config import Settings
 from refs.identifiers import Scheme, parse_identifier
 from refs.models import Record
-from refs.resolve.http import Http, garbled
+from refs.resolve.http import Http, garbled, validators_of
+from refs.resolve.service import OneByOne
 
 __all__ = ["ACCEPT", "DoiContentNegotiation", "identifiers_of", "parse_csl"]
 
@@ -53,7 +52,7 @@ def identifiers_of(payload: str) -> dict[Scheme, str]:
     return out
 
 
-class DoiContentNegotiation:
+class DoiContentNegotiation(OneByOne):
     """doi.org with ``Accept: application/vnd.citationstyles.csl+json``."""
 
     name = NAME
@@ -62,38 +61,38 @@ class DoiContentNegotiation:
     def __init__(self, settings: Settings) -> None:
         self.base = settings.doi_url
 
-    def take(self, pending: Sequence[str]) -> int:
-        return 1
-
     def identifiers_of(self, payload: str) -> dict[Scheme, str]:
         return identifiers_of(payload)
 
-    async def fetch(self, http: Http, keys: list[str]) -> dict[str, Record]:
-        out = {}
-        for key in keys:
-            now = time.time()
+    async def fetch_one(self, http: Http, key: str, now: float) -> Record:
+        def parse(response: httpx.Response) -> str:
+            try:
+                return json.dumps(parse_csl(response.content), ensure_ascii=False)
+            except ValueError as exc:
+                kind = response.headers.get("content-type", "?").split(";")[0]
+                raise garbled(NAME, f"answered {kind} instead of CSL-JSON ({exc})") from exc
 
-            def parse(response: httpx.Response) -> str:
-                try:
-                    return json.dumps(parse_csl(response.content), ensure_ascii=False)
-                except ValueError as exc:
-                    kind = response.headers.get("content-type", "?").split(";")[0]
-                    raise garbled(NAME, f"answered {kind} instead of CSL-JSON ({exc})") from exc
-
-            url = f"{self.base}/{quote(key, safe='/:;()')}"
-            _response, payload = await http.request(
-                NAME, "doi", "GET", url, headers={"Accept": ACCEPT}, validate=parse
+        url = f"{self.base}/{quote(key, safe='/:;()')}"
+        response, payload = await http.request(
+            NAME, "doi", "GET", url, headers={"Accept": ACCEPT}, validate=parse
+        )
+        if payload is None:
+            return Record(
+                NAME,
+                key,
+                "not_found",
+                now,
+                http_status=404,
+                reason="doi.org does not know this DOI",
             )
-            out[key] = (
-                Record(NAME, key, "ok", now, payload, 200, ACCEPT, names=identifiers_of(payload))
-                if payload is not None
-                else Record(
-                    NAME,
-                    key,
-                    "not_found",
-                    now,
-                    http_status=404,
-                    reason="doi.org does not know this DOI",
-                )
-            )
-        return out
+        return Record(
+            NAME,
+            key,
+            "ok",
+            now,
+            payload,
+            200,
+            ACCEPT,
+            validators=validators_of(response),
+            names=identifiers_of(payload),
+        )

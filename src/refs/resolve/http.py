@@ -33,7 +33,7 @@ from aiolimiter import AsyncLimiter
 from refs.config import Settings
 from refs.errors import ServiceError
 
-__all__ = ["DEFAULT_POOLS", "Http", "Pool", "make_client"]
+__all__ = ["DEFAULT_POOLS", "Http", "Pool", "garbled", "make_client", "validators_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +245,11 @@ def _transport_reason(exc: Exception, timeout: float) -> str:
     if isinstance(exc, httpx.ConnectError):
         return f"cannot connect ({exc})"
     return f"{type(exc).__name__}: {exc}"
+
+
+def validators_of(response: httpx.Response) -> dict[str, str]:
+    """HTTP validators a service sent (Crossref sends none; others may), kept with the record."""
+    return {k: v for k in ("etag", "last-modified") if (v := response.headers.get(k))}
 
 
 def garbled(service: str, what: str) -> ServiceError:

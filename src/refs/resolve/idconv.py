@@ -20,12 +20,12 @@ from refs.config import Settings
 from refs.identifiers import Scheme, parse_identifier
 from refs.models import Record
 from refs.resolve.http import Http, garbled
+from refs.resolve.service import ncbi_identity
 
 __all__ = ["IdConverter", "identifiers_of", "split_records"]
 
 NAME = "idconv"
 MAX_BATCH = 200
-TOOL = "refs"
 
 
 def _norm_pmcid(value: Any) -> str | None:
@@ -90,11 +90,7 @@ class IdConverter:
 
     def __init__(self, settings: Settings) -> None:
         self.url = settings.idconv_url
-        self.identity = {"tool": TOOL}
-        if settings.mailto:
-            self.identity["email"] = settings.mailto
-        if settings.ncbi_api_key:
-            self.identity["api_key"] = settings.ncbi_api_key
+        self.identity = ncbi_identity(settings.mailto, settings.ncbi_api_key)
 
     def take(self, pending: Sequence[str]) -> int:
         return min(len(pending), MAX_BATCH)

@@ -18,12 +18,12 @@ from refs.config import Settings
 from refs.identifiers import Scheme, parse_identifier
 from refs.models import Record
 from refs.resolve.http import Http, garbled
+from refs.resolve.service import ncbi_identity
 
 __all__ = ["PubMed", "identifiers_of", "names_of", "parse_xml", "split_article_set"]
 
 NAME = "pubmed"
 MAX_BATCH = 200
-TOOL = "refs"
 
 # Never fetch DTDs or external entities: the answer is data, not instructions.
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
@@ -116,11 +116,7 @@ class PubMed:
 
     def __init__(self, settings: Settings) -> None:
         self.url = f"{settings.eutils_url}/efetch.fcgi"
-        self.identity = {"tool": TOOL}
-        if settings.mailto:
-            self.identity["email"] = settings.mailto
-        if settings.ncbi_api_key:
-            self.identity["api_key"] = settings.ncbi_api_key
+        self.identity = ncbi_identity(settings.mailto, settings.ncbi_api_key)
 
     def take(self, pending: Sequence[str]) -> int:
         return min(len(pending), MAX_BATCH)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
@@ -11,7 +12,7 @@ from refs.models import Record
 if TYPE_CHECKING:
     from refs.resolve.http import Http
 
-__all__ = ["Service"]
+__all__ = ["OneByOne", "Service", "ncbi_identity"]
 
 
 class Service(Protocol):
@@ -31,3 +32,29 @@ class Service(Protocol):
 
         Raises :class:`~refs.errors.ServiceError` when the request fails after retries.
         """
+
+
+class OneByOne:
+    """Base for services with no batch endpoint: each key is one request (DataCite, doi.org)."""
+
+    name: str
+    pool: str
+
+    def take(self, pending: Sequence[str]) -> int:
+        return 1
+
+    async def fetch(self, http: Http, keys: list[str]) -> dict[str, Record]:
+        return {key: await self.fetch_one(http, key, time.time()) for key in keys}
+
+    async def fetch_one(self, http: Http, key: str, now: float) -> Record:
+        raise NotImplementedError
+
+
+def ncbi_identity(mailto: str | None, api_key: str | None) -> dict[str, str]:
+    """What NCBI asks every E-utilities and ID-converter request to carry (NBK25497)."""
+    identity = {"tool": "refs"}
+    if mailto:
+        identity["email"] = mailto
+    if api_key:
+        identity["api_key"] = api_key
+    return identity
