@@ -24,7 +24,7 @@ from refs.identifiers import Identifier, Scheme
 from refs.models import Record
 from refs.work import MergeNote, Provenance, StatusEvent, Work
 
-__all__ = ["PRECEDENCE", "Cluster", "cluster_records", "merge_works"]
+__all__ = ["PRECEDENCE", "Cluster", "cluster_records", "lasting_notes", "merge_works"]
 
 _BIBLIO = ("crossref", "datacite", "doi.org", "pubmed")
 # Field → services in order of preference.
@@ -222,3 +222,15 @@ def _differs(a: Any, b: Any) -> bool:
     if hasattr(a, "parts") and hasattr(b, "parts"):
         return bool(a.parts[0] != b.parts[0])
     return bool(a != b)
+
+
+def lasting_notes(work: Work) -> list[str]:
+    """The notes of a stored work that a re-merge must keep: why its records are one work.
+
+    (Notes on contested fields are recomputed by every merge.)
+    """
+    return [
+        n.reason
+        for n in work.merges
+        if n.reason.startswith(("merged", "library works", "not merged"))
+    ]

@@ -28,7 +28,7 @@ from enum import StrEnum
 from typing import Any
 
 from refs.config import Settings
-from refs.dedup import merge_works
+from refs.dedup import lasting_notes, merge_works
 from refs.models import Record
 from refs.normalise import normalise_record, payload_digest
 from refs.progress import NullReporter, Reporter
@@ -99,14 +99,6 @@ def _since(checked: float) -> str:
     return dt.datetime.fromtimestamp(checked - SINCE_MARGIN, tz=dt.UTC).strftime("%Y-%m-%d")
 
 
-def _kept_notes(work: Work) -> list[str]:
-    return [
-        n.reason
-        for n in work.merges
-        if n.reason.startswith(("merged", "library works", "not merged"))
-    ]
-
-
 def _news(
     due: DueWork, lookups: list[Lookup]
 ) -> tuple[dict[tuple[str, str], Record] | None, str | None]:
@@ -174,7 +166,7 @@ async def _check(
             if fresh is not None:
                 sources[slot] = fresh
         records = [sources[k] for k in sorted(sources)]
-        return merge_works(records, _kept_notes(stored.work)), records
+        return merge_works(records, lasting_notes(stored.work)), records
 
     async def check(work: DueWork) -> None:
         lookups = await asyncio.gather(

@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from refs.dedup import merge_works
+from refs.dedup import lasting_notes, merge_works
 from refs.identifiers import Identifier, Scheme
 from refs.keys import base_key, next_free
 from refs.models import Mention
 from refs.store.db import Migration, connect, run_script, transaction
-from refs.work import MergeNote, Work
+from refs.work import Work
 
 __all__ = [
     "FILENAME",
@@ -406,12 +406,8 @@ class Library:
             if previous is None or w.provenance[0].fetched_at >= previous.provenance[0].fetched_at:
                 stored_sources[slot] = w
         sources = [stored_sources[k] for k in sorted(stored_sources)]
-        kept_notes = [
-            n.reason
-            for n in (old.work.merges if old else [])
-            if n.reason.startswith(("merged", "library works", "not merged"))
-        ]
-        merged = merge_works(sources, dict.fromkeys([*kept_notes, *notes]))
+        kept = lasting_notes(old.work) if old else []
+        merged = merge_works(sources, dict.fromkeys([*kept, *notes]))
         if old is None:
             key = next_free(base_key(merged), taken)
             taken.add(key)
@@ -716,7 +712,3 @@ class Library:
         ):
             cited.setdefault(int(wid), []).append(str(source))
         return cited
-
-    def merge_notes(self, key: str) -> list[MergeNote]:
-        row = self.conn.execute("SELECT data FROM works WHERE key = ?", (key,)).fetchone()
-        return _load(str(row[0])).merges if row else []
