@@ -332,3 +332,25 @@ def test_pmid_and_pmcid_canonical_reparse(number: int) -> None:
     pmcid = parse_identifier(f"PMCID: PMC{number}")
     assert pmcid == Identifier(Scheme.PMCID, f"PMC{number}")
     assert parse_identifier(pmcid.value) == pmcid
+
+
+@pytest.mark.parametrize(
+    ("value", "scheme", "expected"),
+    [
+        pytest.param("0037438700", PMID, "37438700", id="labelled-pmid-number"),
+        pytest.param(37438700, PMID, "37438700", id="pmid-int"),
+        pytest.param("10337094", PMCID, "PMC10337094", id="labelled-pmcid-number"),
+        pytest.param("PMC10337094.2", PMCID, "PMC10337094", id="pmcid-version"),
+        pytest.param("https://doi.org/10.1000/ABC", DOI, "10.1000/abc", id="doi-url"),
+        pytest.param("10.1000/abc", PMID, None, id="wrong-scheme"),
+        pytest.param("", DOI, None, id="empty"),
+        pytest.param(None, DOI, None, id="none"),
+        pytest.param(True, PMID, None, id="bool"),
+        pytest.param("abc", PMCID, None, id="garbage"),
+    ],
+)
+def test_canonical_for_labelled_values(value: object, scheme: Scheme, expected: str | None) -> None:
+    """Values whose scheme a service or markup states canonicalise, or give None."""
+    from refs.identifiers import canonical
+
+    assert canonical(value, scheme) == expected

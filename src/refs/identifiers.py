@@ -33,6 +33,7 @@ __all__ = [
     "Found",
     "Identifier",
     "Scheme",
+    "canonical",
     "normalize_doi",
     "normalize_pmcid",
     "normalize_pmid",
@@ -509,6 +510,22 @@ def _explain(original: str, text: str) -> str:
             "write PMID:37438700 or PMC10337094"
         )
     return f"{original!r} is not a DOI, PMID or PMCID: {_EXPECTED}"
+
+
+def canonical(value: object, scheme: Scheme) -> str | None:
+    """The canonical form of ``value`` as an identifier of ``scheme``, or ``None``.
+
+    For values a service or markup labels with their scheme (an idconv ``"pmid"``
+    field, a ``pub-id-type="pmcid"`` element): bare numbers are accepted, and a value
+    that turns out to be another kind of identifier is refused.
+    """
+    if not isinstance(value, str | int) or isinstance(value, bool) or not str(value).strip():
+        return None
+    try:
+        ident = parse_identifier(str(value), default=scheme)
+    except IdentifierError:
+        return None
+    return ident.value if ident.scheme is scheme else None
 
 
 def iter_identifiers(text: str) -> Iterator[Identifier]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from refs.identifiers import Scheme, parse_identifier
+from refs.identifiers import Scheme, canonical
 from refs.normalise.crossref import CROSSREF_TYPES
 from refs.normalise.text import (
     CSL_TYPES,
@@ -57,13 +57,7 @@ def _date(value: Any) -> DateParts | None:
 
 
 def _id(value: Any, scheme: Scheme) -> str | None:
-    if not isinstance(value, str | int) or not str(value).strip():
-        return None
-    try:
-        ident = parse_identifier(str(value), default=scheme)
-    except ValueError:
-        return None
-    return ident.value if ident.scheme is scheme else None
+    return canonical(value, scheme)
 
 
 def _one(value: Any) -> str | None:

@@ -15,7 +15,7 @@ from urllib.parse import quote
 import httpx
 
 from refs.config import Settings
-from refs.identifiers import Scheme, parse_identifier
+from refs.identifiers import Scheme, canonical
 from refs.models import Record
 from refs.resolve.http import Http, garbled, validators_of
 from refs.resolve.service import OneByOne
@@ -41,14 +41,9 @@ def identifiers_of(payload: str) -> dict[Scheme, str]:
     item = parse_csl(payload)
     out: dict[Scheme, str] = {}
     for scheme, field in ((Scheme.DOI, "DOI"), (Scheme.PMID, "PMID"), (Scheme.PMCID, "PMCID")):
-        value = item.get(field)
-        if isinstance(value, str | int) and str(value).strip():
-            try:
-                ident = parse_identifier(str(value), default=scheme)
-            except ValueError:
-                continue
-            if ident.scheme is scheme:
-                out[scheme] = ident.value
+        value = canonical(item.get(field), scheme)
+        if value:
+            out[scheme] = value
     return out
 
 

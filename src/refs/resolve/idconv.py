@@ -17,7 +17,7 @@ from urllib.parse import unquote
 import httpx
 
 from refs.config import Settings
-from refs.identifiers import Scheme, parse_identifier
+from refs.identifiers import Scheme, canonical
 from refs.models import Record
 from refs.resolve.http import Http, garbled
 from refs.resolve.service import ncbi_identity
@@ -29,13 +29,7 @@ MAX_BATCH = 200
 
 
 def _norm_pmcid(value: Any) -> str | None:
-    if not isinstance(value, str | int):
-        return None
-    try:
-        ident = parse_identifier(str(value), default=Scheme.PMCID)
-    except ValueError:
-        return None
-    return ident.value if ident.scheme is Scheme.PMCID else None
+    return canonical(value, Scheme.PMCID)
 
 
 def split_records(body: bytes | str) -> tuple[dict[str, dict[str, Any]], str | None]:
@@ -70,15 +64,9 @@ def names_of(record: Any) -> dict[Scheme, str]:
     if not isinstance(record, dict) or record.get("status") == "error":
         return out
     for scheme, field in ((Scheme.PMCID, "pmcid"), (Scheme.PMID, "pmid"), (Scheme.DOI, "doi")):
-        value = record.get(field)
-        if not isinstance(value, str | int) or not str(value).strip():
-            continue
-        try:
-            ident = parse_identifier(str(value), default=scheme)
-        except ValueError:
-            continue
-        if ident.scheme is scheme:
-            out[scheme] = ident.value
+        value = canonical(record.get(field), scheme)
+        if value:
+            out[scheme] = value
     return out
 
 

@@ -15,7 +15,7 @@ import httpx
 from lxml import etree
 
 from refs.config import Settings
-from refs.identifiers import Scheme, parse_identifier
+from refs.identifiers import Scheme, canonical, parse_identifier
 from refs.models import Record
 from refs.resolve.http import Http, garbled
 from refs.resolve.service import ncbi_identity
@@ -89,14 +89,11 @@ def names_of(article: etree._Element) -> dict[Scheme, str]:
     for el in ids:
         kind, value = el.get("IdType"), (el.text or "").strip()
         scheme = {"doi": Scheme.DOI, "pmc": Scheme.PMCID}.get(kind or "")
-        if scheme is None or not value or scheme in out:
+        if scheme is None or scheme in out:
             continue
-        try:
-            ident = parse_identifier(value, default=scheme)
-        except ValueError:
-            continue
-        if ident.scheme is scheme:
-            out[scheme] = ident.value
+        found = canonical(value, scheme)
+        if found:
+            out[scheme] = found
     if Scheme.DOI not in out:
         for el in article.findall("MedlineCitation/Article/ELocationID"):
             if el.get("EIdType") == "doi" and el.get("ValidYN", "Y") == "Y" and el.text:
