@@ -261,7 +261,7 @@ def resolve(
     """
     from refs.config import load_settings
     from refs.console import StderrReporter, print_resolve_report, resolve_report_json
-    from refs.pipeline import ExportFormat, export_library, render, resolve_inputs
+    from refs.pipeline import ExportFormat, library_entries, render, resolve_inputs
 
     if json_output and output == "-":
         msg = "--json and -o - both want stdout; pick one"
@@ -279,10 +279,7 @@ def resolve(
         wait=wait,
     )
     if output is not None or output_format is not None:
-        from refs.store.library import Library
-
-        with Library(settings.library) as library:
-            entries = export_library(library, keys=run.stored.keys)
+        entries = library_entries(settings, keys=run.stored.keys)
         fmt = ExportFormat(_output_format(output_format, output).value)
         _emit(render(entries, fmt, unicode=unicode, abstracts=abstracts), output)
     if json_output:
@@ -413,17 +410,10 @@ def export_command(
     status (BibTeX `note`, CSL-JSON `custom.status`).
     """
     from refs.config import load_settings
-    from refs.pipeline import ExportFormat, export_library, render
-    from refs.store.library import FILENAME, Library
+    from refs.pipeline import ExportFormat, library_entries, render
 
     settings = load_settings()
-    if not (settings.library / FILENAME).exists():
-        from refs.errors import StoreError
-
-        msg = f"no library at {str(settings.library)!r}: run `refs resolve` on your documents first"
-        raise StoreError(msg)
-    with Library(settings.library) as library:
-        entries = export_library(library, document=document)
+    entries = library_entries(settings, document=document)
     fmt = ExportFormat(_output_format(output_format, output).value)
     _emit(render(entries, fmt, unicode=unicode, abstracts=abstracts), output)
 

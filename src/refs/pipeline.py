@@ -37,6 +37,7 @@ __all__ = [
     "build_clusters",
     "export_library",
     "extract_inputs",
+    "library_entries",
     "render",
     "resolve_inputs",
     "split_inputs",
@@ -295,6 +296,20 @@ def export_library(
     return [
         ExportEntry(w.key, w.work, w.documents) for w in library.works(document=document, keys=keys)
     ]
+
+
+def library_entries(
+    settings: Settings, *, document: str | None = None, keys: Sequence[str] | None = None
+) -> list[ExportEntry]:
+    """Export entries from the library at ``settings.library`` (which must exist)."""
+    from refs.errors import StoreError
+    from refs.store.library import FILENAME, Library
+
+    if not (settings.library / FILENAME).exists():
+        msg = f"no library at {str(settings.library)!r}: run `refs resolve` on your documents first"
+        raise StoreError(msg)
+    with Library(settings.library) as library:
+        return export_library(library, document=document, keys=keys)
 
 
 LIBRARY_EXPORTS = {"library.bib": ExportFormat.bibtex, "library.json": ExportFormat.csl_json}
