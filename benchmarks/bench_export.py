@@ -21,15 +21,18 @@ import tempfile
 import time
 from pathlib import Path
 
+from refs.app.exporting import library_entries, write_exports
+from refs.app.resolving import BuiltWorks, store_works
+from refs.choices import ExportFormat
 from refs.export.bibtex import to_bibtex
 from refs.export.csl import to_csl_json
 from refs.export.entries import ExportEntry
 from refs.identifiers import Scheme
 from refs.normalise.crossref import work_from_crossref
 from refs.normalise.pubmed import work_from_pubmed
-from refs.pipeline import ExportFormat, export_library, write_exports
-from refs.resolve.pubmed import split_article_set
-from refs.store.library import Library
+from refs.planner import WorkCluster
+from refs.records.pubmed import split_article_set
+from refs.store.library import SQLiteLibrary
 from refs.work import Provenance, Work
 
 FIX = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
@@ -116,13 +119,13 @@ def main() -> None:
             f"(goal <= 10 s: {'met' if t_both <= 10 else 'NOT met'})"
         )
 
-        with Library(Path(tmp)) as library:
-            clusters = [({Scheme.DOI: e.work.doi or ""}, [e.work], []) for e in entries]
+        with SQLiteLibrary(Path(tmp)) as library:
+            clusters = [WorkCluster({Scheme.DOI: e.work.doi or ""}, [e.work]) for e in entries]
             t0 = time.perf_counter()
-            library.store(clusters)
+            store_works(library, BuiltWorks(clusters))
             t_store = time.perf_counter() - t0
             t0 = time.perf_counter()
-            loaded = export_library(library)
+            loaded = library_entries(library)
             t_load = time.perf_counter() - t0
         print(
             f"library: store {len(entries)} new works {t_store:6.2f} s; load them for export {t_load:6.2f} s"

@@ -92,6 +92,29 @@ def web() -> Iterator[WebServer]:
     server.close()
 
 
+# ---------------------------------------------------------------- storage
+
+from refs.storage import Library  # noqa: E402
+
+
+def _sqlite_library(directory: Path) -> Library:
+    from refs.store.library import SQLiteLibrary
+
+    return SQLiteLibrary(directory)
+
+
+# Every implementation of the storage interface; the contract tests run on each.
+LIBRARIES = [pytest.param(_sqlite_library, id="sqlite")]
+
+
+@pytest.fixture(params=LIBRARIES)
+def library(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Library]:
+    """An empty library of each implementation."""
+    lib = request.param(tmp_path / "references")
+    yield lib
+    lib.close()
+
+
 # ---------------------------------------------------------------- replay server
 
 from refs.config import Settings, load_settings  # noqa: E402

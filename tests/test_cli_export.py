@@ -72,7 +72,7 @@ def test_export_to_file_and_errors(env: dict[str, str], tmp_path: Path) -> None:
     assert refs(env, tmp_path, "export", "-o", str(out)).returncode == 0
     assert json.loads(out.read_text(encoding="utf-8"))[0]["citation-key"]  # .json picks CSL-JSON
     unknown = refs(env, tmp_path, "export", "--document", "nope.md")
-    assert unknown.returncode == 1
+    assert unknown.returncode == 2  # a usage mistake, as in `refs refresh --document nope.md`
     assert "'nope.md' is not a document in the library" in unknown.stderr
 
 
@@ -91,9 +91,8 @@ def test_parallel_and_sequential_exports_write_the_same_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Writing the two exports in a forked child gives byte-identical files to writing them in turn."""
-    import threading
-
-    from refs import pipeline
+    from refs.app import exporting
+    from refs.choices import ExportFormat
     from refs.export.entries import ExportEntry
     from refs.work import DateParts, Name, Work
 
@@ -110,14 +109,15 @@ def test_parallel_and_sequential_exports_write_the_same_files(
         )
         for i in range(300)
     ]
-    formats = [(pipeline.ExportFormat.bibtex, "x.bib"), (pipeline.ExportFormat.csl_json, "x.json")]
-    sequential = pipeline.write_exports(entries, [(tmp_path / "seq" / n, f) for f, n in formats])
-    monkeypatch.setattr(pipeline, "PARALLEL_MIN_WORKS", 10)
-    monkeypatch.setattr(pipeline, "_can_fork", lambda: threading.active_count() >= 1)
-    parallel = pipeline.write_exports(entries, [(tmp_path / "par" / n, f) for f, n in formats])
+    formats = [(ExportFormat.bibtex, "x.bib"), (ExportFormat.csl_json, "x.json")]
+    sequential = exporting.write_exports(entries, [(tmp_path / "seq" / n, f) for f, n in formats])
+    monkeypatch.setattr(exporting, "PARALLEL_MIN_WORKS", 10)
+    # The guard is real here: this test process runs no other thread, so the child forks.
+    assert exporting._can_fork()
+    parallel = exporting.write_exports(entries, [(tmp_path / "par" / n, f) for f, n in formats])
     assert len(sequential) == len(parallel) == 2
     for _, name in formats:
         assert (tmp_path / "seq" / name).read_bytes() == (tmp_path / "par" / name).read_bytes()
     assert (
-        pipeline.write_exports(entries, [(tmp_path / "par" / n, f) for f, n in formats]) == []
+        exporting.write_exports(entries, [(tmp_path / "par" / n, f) for f, n in formats]) == []
     )  # unchanged

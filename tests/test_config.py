@@ -14,11 +14,11 @@ from refs.errors import ConfigError
 def test_defaults_are_the_live_services() -> None:
     """With nothing configured refs talks to the public services."""
     s = load_settings(environ={})
-    assert s.crossref_url == "https://api.crossref.org"
-    assert s.datacite_url == "https://api.datacite.org"
-    assert s.doi_url == "https://doi.org"
-    assert s.eutils_url == "https://eutils.ncbi.nlm.nih.gov/entrez/eutils"
-    assert s.idconv_url == "https://pmc.ncbi.nlm.nih.gov/tools/idconv/api/v1/articles/"
+    assert s.url("crossref_url") == "https://api.crossref.org"
+    assert s.url("datacite_url") == "https://api.datacite.org"
+    assert s.url("doi_url") == "https://doi.org"
+    assert s.url("eutils_url") == "https://eutils.ncbi.nlm.nih.gov/entrez/eutils"
+    assert s.url("idconv_url") == "https://pmc.ncbi.nlm.nih.gov/tools/idconv/api/v1/articles/"
     assert s.cache == Path("cache")
     assert s.library == Path("references")
 
@@ -32,7 +32,7 @@ def test_precedence_file_env_override(tmp_path: Path) -> None:
     )
     env = {"REFS_CONFIG": str(config), "REFS_MAILTO": "env@example.org"}
     s = load_settings(environ=env)
-    assert (s.mailto, s.timeout, s.crossref_url) == ("env@example.org", 5.0, "http://file")
+    assert (s.mailto, s.timeout, s.url("crossref_url")) == ("env@example.org", 5.0, "http://file")
     s = load_settings({"mailto": "cli@example.org"}, environ=env)
     assert s.mailto == "cli@example.org"
     assert s.user_agent.endswith("(mailto:cli@example.org)")

@@ -9,7 +9,7 @@ from refs.dedup import cluster_records, merge_works
 from refs.identifiers import Identifier, Scheme
 from refs.models import Record
 from refs.normalise import normalise_record
-from refs.resolve.pubmed import split_article_set
+from refs.records.pubmed import split_article_set
 from refs.work import Provenance, Work
 
 FIX = Path(__file__).parent / "fixtures"

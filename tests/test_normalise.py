@@ -14,7 +14,7 @@ from refs.normalise.csl import work_from_csl
 from refs.normalise.datacite import work_from_datacite
 from refs.normalise.pubmed import work_from_pubmed
 from refs.normalise.text import clean_markup, date_parts, make_name, normalise_page, parse_free_date
-from refs.resolve.pubmed import split_article_set
+from refs.records.pubmed import split_article_set
 from refs.work import Work, plain_text
 
 FIX = Path(__file__).parent / "fixtures"

@@ -15,7 +15,7 @@ from refs.export.csl import to_csl_json
 from refs.export.entries import ExportEntry
 from refs.normalise.crossref import work_from_crossref
 from refs.normalise.pubmed import work_from_pubmed
-from refs.resolve.pubmed import split_article_set
+from refs.records.pubmed import split_article_set
 
 FIX = Path(__file__).parent / "fixtures"
 PANDOC = shutil.which("pandoc")

@@ -12,6 +12,8 @@ def test_all_is_pinned_and_sorted() -> None:
         "ConfigError",
         "Document",
         "ExportError",
+        "ExportFormat",
+        "FailOn",
         "Format",
         "Identifier",
         "IdentifierError",
@@ -21,10 +23,33 @@ def test_all_is_pinned_and_sorted() -> None:
         "RefsError",
         "Scheme",
         "ServiceError",
+        "Settings",
         "StoreError",
+        "UnknownDocument",
+        "Work",
         "__version__",
+        "build_works",
+        "export",
+        "extract_documents",
+        "library_entries",
+        "load_settings",
         "parse_identifier",
+        "refresh",
+        "render",
+        "resolve",
+        "resolve_identifiers",
         "scan",
+        "store_works",
     ]
     for name in refs.__all__:
         assert hasattr(refs, name)
+
+
+def test_import_is_light() -> None:
+    """Importing refs (as `refs --help` does) loads no stage: the API is imported on use."""
+    import subprocess
+    import sys
+
+    code = "import refs, sys; print(sorted(m for m in sys.modules if m.startswith(('httpx', 'pydantic', 'refs.app'))))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-from refs.resolve.pubmed import split_article_set
+from refs.records.pubmed import split_article_set
 from refs.store.lock import LOCK_NAME
 from refs.testing.replay import Fault, Limit, ReplayServer
 

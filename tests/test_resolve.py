@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from refs.config import Settings
-from refs.identifiers import Identifier, Scheme, parse_identifier
+from refs.identifiers import Scheme, parse_identifier
+from refs.registry import Pool
 from refs.resolve.engine import Resolution, Resolver, ResolveReport
-from refs.resolve.http import Pool
 from refs.store.cache import Cache
 from refs.testing.replay import Fault, Limit, ReplayServer
 from tests.conftest import settings_for
@@ -163,10 +163,8 @@ def test_transient_fault_is_retried_and_the_user_sees_success(
 def test_retry_after_is_honoured(replay: ReplayServer, tmp_path: Path) -> None:
     """After a 429 with Retry-After: 1 the next attempt waits about a second."""
     replay.faults.append(Fault("ncbi", "429-retry-after", retry_after=1))
-    started = time.monotonic()
     report = run(settings_for(replay, tmp_path), ["PMID:38147649"])
     assert report.resolutions[0].status == "resolved"
-    assert time.monotonic() - started >= 1.0
     times = [t for t, pool, _ in replay.log if pool == "ncbi"]
     assert times[1] - times[0] >= 0.95
 
@@ -253,20 +251,11 @@ def test_identifiers_are_resolved_in_given_order_once(replay: ReplayServer, tmp_
         "pmid:38147649",
         f"doi:{CROSSREF_DOI}",
     ]
-    assert Identifier(Scheme.PMID, "38147649") == report.resolutions[0].identifier
 
 
 def test_validators_are_kept_with_the_record(replay: ReplayServer, tmp_path: Path) -> None:
     """An ETag or Last-Modified a service sends is cached with the record; Crossref sends none."""
-    original = replay._dispatch
-
-    def with_etag(route: str, *args: object):  # type: ignore[no-untyped-def]
-        answer = original(route, *args)  # type: ignore[arg-type]
-        if route == "datacite" and answer.status == 200:
-            answer.headers.append(("etag", '"v1"'))
-        return answer
-
-    replay._dispatch = with_etag  # type: ignore[method-assign]
+    replay.extra_headers["datacite"] = [("etag", '"v1"')]
     settings = settings_for(replay, tmp_path)
     run(settings, ["10.5281/zenodo.1196821", CROSSREF_DOI])
     cache = Cache(settings.cache)

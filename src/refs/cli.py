@@ -13,7 +13,8 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from refs.errors import ConfigError, IdentifierError, LockTimeout, RefsError
+from refs.choices import ExportFormat, FailOn
+from refs.errors import ConfigError, IdentifierError, LockTimeout, RefsError, UnknownDocument
 
 app = typer.Typer(
     name="refs",
@@ -29,6 +30,7 @@ app = typer.Typer(
 )
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
+DEFAULT_AGE = "30d"  # refs refresh re-checks works last checked longer ago than this
 
 
 class ExtractFormat(StrEnum):
@@ -122,16 +124,16 @@ def extract(
     HTML and XML into the markup) and context. Exit status 1 if any input could not
     be read, 0 otherwise.
     """
+    from refs.app import extract_documents
     from refs.config import load_settings
     from refs.console import StderrReporter, print_mentions_table, write_jsonl
-    from refs.pipeline import extract_inputs
 
     settings = load_settings({"fetch_timeout": fetch_timeout, "fetch_max_bytes": fetch_max_bytes})
     fmt = output_format or (ExtractFormat.table if sys.stdout.isatty() else ExtractFormat.jsonl)
     reporter = StderrReporter(quiet=quiet)
     failed = 0
     rows = []
-    for result in extract_inputs(inputs, settings, reporter):
+    for result in extract_documents(inputs, settings, reporter):
         if result.error is not None:
             failed += 1
             continue
@@ -157,17 +159,12 @@ def _duration(value: str | None, option: str) -> float | None:
         raise typer.BadParameter(str(exc), param_hint=option) from exc
 
 
-class OutputFormat(StrEnum):
-    bibtex = "bibtex"
-    csl_json = "csl-json"
-
-
-def _output_format(fmt: OutputFormat | None, output: str | None) -> OutputFormat:
+def _output_format(fmt: ExportFormat | None, output: str | None) -> ExportFormat:
     if fmt is not None:
         return fmt
     if output and output.lower().endswith((".json", ".csl", ".csljson")):
-        return OutputFormat.csl_json
-    return OutputFormat.bibtex
+        return ExportFormat.csl_json
+    return ExportFormat.bibtex
 
 
 def _emit(text: str, output: str | None) -> None:
@@ -184,7 +181,7 @@ def _emit(text: str, output: str | None) -> None:
 
 
 FormatOpt = Annotated[
-    OutputFormat | None,
+    ExportFormat | None,
     typer.Option("--format", help="bibtex (default) or csl-json.", show_default=False),
 ]
 UnicodeOpt = Annotated[
@@ -259,9 +256,9 @@ def resolve(
     stderr. Exit status 0 when everything resolved, 1 otherwise (0 with
     --allow-unresolved), 2 for usage errors, 3 when the library is locked.
     """
+    from refs.app import resolve as run_resolve
     from refs.config import load_settings
     from refs.console import StderrReporter, print_resolve_report, resolve_report_json
-    from refs.pipeline import ExportFormat, library_entries, render, resolve_inputs
 
     if json_output and output == "-":
         msg = "--json and -o - both want stdout; pick one"
@@ -270,18 +267,20 @@ def resolve(
         {"fetch_timeout": fetch_timeout, "fetch_max_bytes": fetch_max_bytes, "mailto": mailto}
     )
     reporter = StderrReporter(quiet=quiet)
-    run = resolve_inputs(
+    wants_export = output is not None or output_format is not None
+    run = run_resolve(
         inputs,
         settings,
         offline=offline,
         max_age=_duration(max_age, "--max-age"),
         reporter=reporter,
         wait=wait,
+        export=_output_format(output_format, output) if wants_export else None,
+        unicode=unicode,
+        abstracts=abstracts,
     )
-    if output is not None or output_format is not None:
-        entries = library_entries(settings, keys=run.stored.keys)
-        fmt = ExportFormat(_output_format(output_format, output).value)
-        _emit(render(entries, fmt, unicode=unicode, abstracts=abstracts), output)
+    if run.export is not None:
+        _emit(run.export, output)
     if json_output:
         import json
 
@@ -293,23 +292,17 @@ def resolve(
         raise typer.Exit(EXIT_FAILED)
 
 
-class FailOnChoice(StrEnum):
-    retraction = "retraction"
-    status = "status"
-    change = "change"
-    never = "never"
-
-
 @app.command()
 def refresh(
     older_than: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--older-than",
             metavar="DURATION",
-            help="Re-check works last checked longer ago than this (e.g. 30d, 12h).",
+            help="Re-check works last checked longer ago than this (e.g. 30d, 12h) [default: 30d].",
+            show_default=False,
         ),
-    ] = "30d",
+    ] = None,
     check_all: Annotated[
         bool, typer.Option("--all", help="Re-check every work, however recently checked.")
     ] = False,
@@ -324,13 +317,13 @@ def refresh(
         ),
     ] = None,
     fail_on: Annotated[
-        FailOnChoice,
+        FailOn,
         typer.Option(
             "--fail-on",
             help="Exit 1 when this happens: a new retraction, any new status "
             "event (retraction, correction, expression of concern, withdrawal), any change.",
         ),
-    ] = FailOnChoice.never,
+    ] = FailOn.never,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the report as JSON on stdout.")
     ] = False,
@@ -349,17 +342,15 @@ def refresh(
     could not be checked keep their versions and are retried next time. Exit status 1
     when --fail-on's event occurred, 2 for usage errors, 3 when the library is locked.
     """
+    from refs.app import refresh as run_refresh
     from refs.config import load_settings
     from refs.console import StderrReporter, print_refresh_report
-    from refs.refresh import FailOn
-    from refs.refresh import refresh as run_refresh
 
     settings = load_settings({"mailto": mailto})
-    explicit_age = "--older-than" in sys.argv
-    if check_all or (documents and not explicit_age):
+    if check_all or (documents and older_than is None):
         age = None
     else:
-        age = _duration(older_than, "--older-than")
+        age = _duration(older_than or DEFAULT_AGE, "--older-than")
     reporter = StderrReporter(quiet=quiet)
 
     def emit(report):  # type: ignore[no-untyped-def]
@@ -373,7 +364,7 @@ def refresh(
     report = run_refresh(
         settings, older_than=age, documents=documents or [], wait=wait, reporter=reporter, emit=emit
     )
-    if report.fails(FailOn(fail_on.value)):
+    if report.fails(fail_on):
         raise typer.Exit(EXIT_FAILED)
 
 
@@ -409,19 +400,18 @@ def export_command(
     field `sources`, CSL-JSON `custom.sources`) and its retraction or correction
     status (BibTeX `note`, CSL-JSON `custom.status`).
     """
+    from refs.app import export
     from refs.config import load_settings
-    from refs.pipeline import ExportFormat, library_entries, render
 
     settings = load_settings()
-    entries = library_entries(settings, document=document)
-    fmt = ExportFormat(_output_format(output_format, output).value)
-    _emit(render(entries, fmt, unicode=unicode, abstracts=abstracts), output)
+    fmt = _output_format(output_format, output)
+    _emit(export(settings, fmt, document=document, unicode=unicode, abstracts=abstracts), output)
 
 
 def _exit_code(exc: RefsError) -> int:
     if isinstance(exc, LockTimeout):
         return EXIT_LOCKED
-    if isinstance(exc, IdentifierError | ConfigError):
+    if isinstance(exc, IdentifierError | ConfigError | UnknownDocument):
         return EXIT_USAGE
     return EXIT_FAILED
 

@@ -19,11 +19,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from refs.errors import ConfigError
+from refs.registry import URL_SETTINGS
 
-__all__ = ["ENV_VARS", "Settings", "load_settings"]
+__all__ = ["ENV_VARS", "Settings", "env_vars", "load_settings"]
 
 
 class Settings(BaseModel):
@@ -33,11 +34,10 @@ class Settings(BaseModel):
 
     mailto: str | None = None
     ncbi_api_key: str | None = None
-    crossref_url: str = "https://api.crossref.org"
-    datacite_url: str = "https://api.datacite.org"
-    doi_url: str = "https://doi.org"
-    eutils_url: str = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils"
-    idconv_url: str = "https://pmc.ncbi.nlm.nih.gov/tools/idconv/api/v1/articles/"
+    # Base URLs of the services, by setting name (``crossref_url`` …): one per URL
+    # setting in the registry, given as top-level keys (``Settings(crossref_url=…)``,
+    # ``crossref_url = "…"`` in the config file, ``REFS_CROSSREF_URL``).
+    urls: dict[str, str] = Field(default_factory=dict)
     cache: Path = Path("cache")
     library: Path = Path("references")
     # Services: per-request timeout, and how long and how often to retry one request.
@@ -52,15 +52,39 @@ class Settings(BaseModel):
     # Not-found answers are asked again after this many seconds.
     negative_ttl: float = Field(86_400.0, ge=0)
 
-    @field_validator("crossref_url", "datacite_url", "doi_url", "eutils_url")
+    @model_validator(mode="before")
     @classmethod
-    def _strip_slash(cls, value: str) -> str:
-        return _check_url(value).rstrip("/")
+    def _gather_urls(cls, data: Any) -> Any:
+        """Top-level ``<service>_url`` keys → ``urls``, with every registered default."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        urls = {name: setting.default for name, setting in URL_SETTINGS.items()}
+        urls.update(data.pop("urls", None) or {})
+        for name in URL_SETTINGS:
+            if name in data:
+                urls[name] = data.pop(name)
+        data["urls"] = urls
+        return data
 
-    @field_validator("idconv_url")
+    @field_validator("urls")
     @classmethod
-    def _check_idconv(cls, value: str) -> str:
-        return _check_url(value)
+    def _check_urls(cls, urls: dict[str, str]) -> dict[str, str]:
+        out = {}
+        for name, value in urls.items():
+            setting = URL_SETTINGS.get(name)
+            if setting is None:
+                msg = f"{name}: no registered service has this URL setting"
+                raise ValueError(msg)
+            out[name] = _check_url(name, value, keep_slash=setting.keep_slash)
+        return out
+
+    def url(self, name: str) -> str:
+        """The base URL setting ``name`` (``"crossref_url"``)."""
+        try:
+            return self.urls[name]
+        except KeyError:
+            return URL_SETTINGS[name].default
 
     @property
     def user_agent(self) -> str:
@@ -70,23 +94,19 @@ class Settings(BaseModel):
         return f"refs/{__version__}{contact}"
 
 
-def _check_url(value: str) -> str:
-    if not value.startswith(("http://", "https://")):
-        msg = f"{value!r} is not a base URL: expected http:// or https://"
+def _check_url(name: str, value: object, *, keep_slash: bool) -> str:
+    if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+        msg = f"{name}: {value!r} is not a base URL: expected http:// or https://"
         raise ValueError(msg)
-    return value
+    return value if keep_slash else value.rstrip("/")
 
 
 # Environment variable -> setting name. Order matters for aliases: the first one set wins.
+# The services' REFS_*_URL variables come from the registry (see env_vars()).
 ENV_VARS: dict[str, str] = {
     "REFS_MAILTO": "mailto",
     "REFS_NCBI_API_KEY": "ncbi_api_key",
     "NCBI_API_KEY": "ncbi_api_key",
-    "REFS_CROSSREF_URL": "crossref_url",
-    "REFS_DATACITE_URL": "datacite_url",
-    "REFS_DOI_URL": "doi_url",
-    "REFS_EUTILS_URL": "eutils_url",
-    "REFS_IDCONV_URL": "idconv_url",
     "REFS_CACHE": "cache",
     "REFS_LIBRARY": "library",
     "REFS_TIMEOUT": "timeout",
@@ -98,6 +118,11 @@ ENV_VARS: dict[str, str] = {
     "REFS_FETCH_MAX_BYTES": "fetch_max_bytes",
     "REFS_NEGATIVE_TTL": "negative_ttl",
 }
+
+
+def env_vars() -> dict[str, str]:
+    """Every environment variable refs reads → its setting name."""
+    return {**ENV_VARS, **{s.env: s.name for s in URL_SETTINGS.values()}}
 
 
 def config_file(environ: Mapping[str, str]) -> Path | None:
@@ -126,7 +151,7 @@ def load_settings(
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             msg = f"cannot read config file {str(path)!r}: {exc}"
             raise ConfigError(msg) from exc
-        known = set(Settings.model_fields)
+        known = (set(Settings.model_fields) - {"urls"}) | set(URL_SETTINGS)
         unknown = sorted(set(data) - known)
         if unknown:
             msg = (
@@ -136,7 +161,7 @@ def load_settings(
             raise ConfigError(msg)
         values.update(data)
     seen: set[str] = set()
-    for var, name in ENV_VARS.items():
+    for var, name in env_vars().items():
         if name in seen:
             continue
         raw = env.get(var)

@@ -10,9 +10,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
+    from refs.app import RefreshReport, ResolveRun
     from refs.models import Mention
-    from refs.pipeline import ResolveRun
-    from refs.refresh import RefreshReport
 
 __all__ = [
     "StderrReporter",
@@ -217,29 +216,19 @@ def print_refresh_report(report: RefreshReport) -> None:
             f"NEW STATUS EVENTS ({len(report.events)}): the documents listed cite the affected work"
         )
         for e in report.events:
-            details = ", ".join(
-                x
-                for x in (
-                    e["notice"] and f"notice {e['notice']}",
-                    e["date"],
-                    f"reported by {e['source']}",
-                )
-                if x
-            )
-            _err(
-                f"  {_EVENT_LABELS.get(e['kind'], e['kind']).ljust(21)} {e['key']}: {_short(e['title'] or '')}"
-            )
-            _err(f"  {'':21} {details}")
-            cited = ", ".join(e["cited_by"]) or "no document (given directly)"
+            label = _EVENT_LABELS.get(e.event.kind, e.event.kind)
+            _err(f"  {label.ljust(21)} {e.key}: {_short(e.title or '')}")
+            _err(f"  {'':21} {e.event.details()}")
+            cited = ", ".join(e.cited_by) or "no document (given directly)"
             _err(f"  {'':21} cited by: {cited}")
     if report.changed:
         _err("")
         _err(f"CHANGED ({len(report.changed)}):")
         for c in report.changed:
             _err(
-                f"  {c['key']} (version {c['version']}), cited by: {', '.join(c['cited_by']) or 'no document'}"
+                f"  {c.key} (version {c.version}), cited by: {', '.join(c.cited_by) or 'no document'}"
             )
-            for change in c["changes"]:
+            for change in c.changes:
                 old, new = change["old"], change["new"]
                 if change["field"] == "status":  # a list of events: show their kinds
                     old = ", ".join(e["kind"] for e in old or []) or "none"
@@ -251,6 +240,6 @@ def print_refresh_report(report: RefreshReport) -> None:
             f"COULD NOT BE CHECKED ({len(report.not_checked)}), previous versions kept, retried next run:"
         )
         for n in report.not_checked:
-            _err(f"  {n['key']}: {n['reason']}")
+            _err(f"  {n.key}: {n.reason}")
     for path in report.exports_written:
         _err(f"wrote {path}")

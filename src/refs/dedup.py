@@ -8,9 +8,9 @@ and noted, which keeps a preprint and its published version apart (they have
 different DOIs; ``relations`` links them instead).
 
 **Merging.** When several services describe one work, each field comes from the first
-source in its precedence list that has it (:data:`PRECEDENCE`): Crossref for
-bibliographic fields, PubMed for PMID, PMCID, the ISO journal abbreviation and the
-abstract; status events and relations are united. Every merge and every contested
+source in its precedence list that has it (:func:`precedence`, from each service's
+rank and authority in :mod:`refs.registry`): Crossref for bibliographic fields, PubMed
+for PMID, PMCID, the ISO journal abbreviation and the abstract; status events and relations are united. Every merge and every contested
 field (sources disagreeing) is recorded in ``Work.merges``.
 """
 
@@ -22,37 +22,60 @@ from typing import Any
 
 from refs.identifiers import Identifier, Scheme
 from refs.models import Record
+from refs.registry import REGISTRY
+from refs.registry import precedence as registry_precedence
 from refs.work import MergeNote, Provenance, StatusEvent, Work
 
-__all__ = ["PRECEDENCE", "Cluster", "cluster_records", "lasting_notes", "merge_works"]
+__all__ = [
+    "MERGED_FIELDS",
+    "Cluster",
+    "cluster_records",
+    "lasting_notes",
+    "merge_works",
+    "precedence",
+]
 
-_BIBLIO = ("crossref", "datacite", "doi.org", "pubmed")
-# Field → services in order of preference.
-PRECEDENCE: dict[str, tuple[str, ...]] = {
-    "type": _BIBLIO,
-    "genre": _BIBLIO,
-    "title": _BIBLIO,
-    "container_title": _BIBLIO,
-    "container_title_short": ("pubmed", "crossref", "doi.org", "datacite"),
-    "author": _BIBLIO,
-    "editor": _BIBLIO,
-    "issued": _BIBLIO,
-    "volume": _BIBLIO,
-    "issue": _BIBLIO,
-    "page": _BIBLIO,
-    "doi": ("crossref", "datacite", "doi.org", "pubmed"),
-    "pmid": ("pubmed", "doi.org"),
-    "pmcid": ("pubmed", "doi.org"),
-    "url": _BIBLIO,
-    "issn": _BIBLIO,
-    "isbn": _BIBLIO,
-    "publisher": _BIBLIO,
-    "language": _BIBLIO,
-    "abstract": ("pubmed", "crossref", "datacite", "doi.org"),
-}
-_RANK = {
-    name: {service: i for i, service in enumerate(order)} for name, order in PRECEDENCE.items()
-}
+# The Work fields a merge chooses, each from the first service of its precedence.
+MERGED_FIELDS = (
+    "type",
+    "genre",
+    "title",
+    "container_title",
+    "container_title_short",
+    "author",
+    "editor",
+    "issued",
+    "volume",
+    "issue",
+    "page",
+    "doi",
+    "pmid",
+    "pmcid",
+    "url",
+    "issn",
+    "isbn",
+    "publisher",
+    "language",
+    "abstract",
+)
+_ranks: tuple[tuple[str, ...], dict[str, dict[str, int]]] = ((), {})
+
+
+def precedence() -> dict[str, dict[str, int]]:
+    """Field → {service: rank}, from the registry (recomputed when services change)."""
+    global _ranks
+    names = tuple(REGISTRY)
+    if _ranks[0] != names:
+        _ranks = (
+            names,
+            {
+                name: {svc: i for i, svc in enumerate(registry_precedence(name))}
+                for name in MERGED_FIELDS
+            },
+        )
+    return _ranks[1]
+
+
 _SCALAR_CONTESTED = {"title", "container_title", "issued", "volume", "issue", "page", "type"}
 
 
@@ -74,7 +97,8 @@ class _Groups:
     def __init__(self) -> None:
         self.parent: dict[Identifier, Identifier] = {}
         self.members: dict[Identifier, dict[Scheme, str]] = {}
-        self.refused: list[str] = []
+        # Refused unions: the note, and the identifiers it is about.
+        self.refused: list[tuple[str, frozenset[Identifier]]] = []
 
     def add(self, ident: Identifier) -> Identifier:
         if ident not in self.parent:
@@ -97,10 +121,12 @@ class _Groups:
         ma, mb = self.members[ra], self.members[rb]
         clash = [s for s in ma.keys() & mb.keys() if ma[s] != mb[s]]
         if clash:
-            self.refused.append(
+            note = (
                 f"not merged: {why} would join {', '.join(f'{s.value}:{ma[s]}' for s in clash)} "
                 f"with {', '.join(f'{s.value}:{mb[s]}' for s in clash)}"
             )
+            involved = {Identifier(s, v) for s, v in (*ma.items(), *mb.items()) if s in clash}
+            self.refused.append((note, frozenset(involved)))
             return
         if len(ma) < len(mb):
             ra, rb = rb, ra
@@ -145,25 +171,31 @@ def cluster_records(
                 seen_records[index].add(slot)
                 clusters[index].records.append(record)
     where = {ident: roots[uf.find(ident)] for ident in uf.parent if uf.find(ident) in roots}
-    for note in uf.refused:
+    for note, involved in uf.refused:
         for c in clusters:
-            if any(f"{s.value}:{v}" in note for s, v in c.identifiers.items()):
+            if any(Identifier(s, v) in involved for s, v in c.identifiers.items()):
                 c.notes.append(note)
     for c in clusters:
-        services = sorted({f"{r.service}:{r.key}" for r in c.records if r.service != "idconv"})
+        services = sorted({f"{r.service}:{r.key}" for r in c.records if _describes(r)})
         if len(services) > 1:
             shared = ", ".join(f"{s.value}:{v}" for s, v in sorted(c.identifiers.items()))
             c.notes.append(f"merged {' + '.join(services)}: they share {shared}")
     return clusters, where
 
 
+def _describes(record: Record) -> bool:
+    """Records of services that describe works (not the ID converter's links)."""
+    spec = REGISTRY.get(record.service)
+    return spec is not None and spec.normaliser is not None
+
+
 def _empty(value: Any) -> bool:
     return value is None or value == [] or value == ""
 
 
-def _rank(name: str, work: Work) -> int:
+def _rank(ranks: dict[str, int], work: Work) -> int:
     service = work.provenance[0].service if work.provenance else ""
-    return _RANK[name].get(service, len(_RANK[name]))
+    return ranks.get(service, len(ranks))
 
 
 def merge_works(sources: Sequence[Work], notes: Iterable[str] = ()) -> Work:
@@ -173,9 +205,11 @@ def merge_works(sources: Sequence[Work], notes: Iterable[str] = ()) -> Work:
         raise ValueError(msg)
     merges = [MergeNote(reason=n) for n in notes]
     values: dict[str, Any] = {}
-    for name in PRECEDENCE:
+    table = precedence()
+    for name in MERGED_FIELDS:
+        ranks = table[name]
         ranked = sorted(
-            (w for w in sources if not _empty(getattr(w, name))), key=lambda w: _rank(name, w)
+            (w for w in sources if not _empty(getattr(w, name))), key=lambda w: _rank(ranks, w)
         )
         if not ranked:
             continue
@@ -194,7 +228,7 @@ def merge_works(sources: Sequence[Work], notes: Iterable[str] = ()) -> Work:
                     MergeNote(
                         reason=(
                             f"{name.replace('_', '-')}: {winner.provenance[0].service} preferred over "
-                            f"{', '.join(losers)} (precedence: {', '.join(PRECEDENCE[name])})"
+                            f"{', '.join(losers)} (precedence: {', '.join(ranks)})"
                         )
                     )
                 )

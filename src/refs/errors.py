@@ -7,6 +7,7 @@ Every error refs raises on purpose derives from :class:`RefsError`, so a caller
     ├── IdentifierError      a DOI, PMID or PMCID that is not valid
     ├── InputError           a document that cannot be read, decoded or fetched
     ├── ConfigError          a setting or config file that does not make sense
+    ├── UnknownDocument      a document named by the user is not in the library
     ├── ServiceError         a metadata service answered with something unusable
     ├── StoreError           the library or cache database cannot be used
     │   └── LockTimeout      another refs process holds the library lock
@@ -42,6 +43,14 @@ class InputError(RefsError):
 
 class ConfigError(RefsError):
     """A setting, environment variable or config file that does not make sense."""
+
+
+class UnknownDocument(RefsError, LookupError):
+    """A document the user named (``--document``) that the library does not know."""
+
+    def __init__(self, message: str, *, document: str) -> None:
+        super().__init__(message)
+        self.document = document
 
 
 class ServiceError(RefsError):

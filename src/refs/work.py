@@ -94,14 +94,19 @@ class StatusEvent(_Model):
     def key(self) -> tuple[str, str]:
         return (self.kind, (self.notice or "").lower())
 
-    def describe(self) -> str:
-        parts = [STATUS_LABELS[self.kind]]
+    def details(self) -> str:
+        """``notice doi:…, 2026-11-02, reported by crossref (retraction-watch)``."""
+        parts = []
         if self.notice:
             parts.append(f"notice {self.notice}")
         if self.date:
             parts.append(self.date)
         parts.append(f"reported by {self.source}")
         return ", ".join(parts)
+
+    def describe(self) -> str:
+        """``Retracted, notice doi:…, 2026-11-02, reported by …``: the one wording of an event."""
+        return f"{STATUS_LABELS[self.kind]}, {self.details()}"
 
 
 class Provenance(_Model):

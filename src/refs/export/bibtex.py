@@ -74,14 +74,7 @@ def note_for(work: Work) -> str | None:
     for label in STATUS_LABELS:
         events = [e for e in work.status if e.kind == label]
         if events:
-            details = "; ".join(
-                ", ".join(
-                    x
-                    for x in (e.notice and f"notice {e.notice}", e.date, f"reported by {e.source}")
-                    if x
-                )
-                for e in events
-            )
+            details = "; ".join(e.details() for e in events)
             parts.append(f"{STATUS_LABELS[label]} ({details})")
     for rel in work.relations:
         what = (

@@ -1,44 +1,19 @@
-"""Raw records → normalised works: one pure function per service format."""
+"""Raw records → normalised works: one pure function per service format.
+
+Which function reads which service's records is the registry's ``normaliser`` entry
+(:mod:`refs.registry`); services that only link identifiers (the PMC ID converter)
+have none and describe no work.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import json
-from collections.abc import Callable
 
 from refs.models import Record
-from refs.normalise.crossref import work_from_crossref
-from refs.normalise.csl import work_from_csl
-from refs.normalise.datacite import work_from_datacite
-from refs.normalise.pubmed import work_from_pubmed
+from refs.registry import REGISTRY
 from refs.work import Work
 
-__all__ = ["NORMALISERS", "normalise_record", "payload_digest"]
-
-
-def _crossref(payload: str, key: str, fetched_at: float) -> Work:
-    return work_from_crossref(json.loads(payload), key=key, fetched_at=fetched_at)
-
-
-def _datacite(payload: str, key: str, fetched_at: float) -> Work:
-    return work_from_datacite(payload, key=key, fetched_at=fetched_at)
-
-
-def _csl(payload: str, key: str, fetched_at: float) -> Work:
-    return work_from_csl(payload, key=key, fetched_at=fetched_at)
-
-
-def _pubmed(payload: str, key: str, fetched_at: float) -> Work:
-    return work_from_pubmed(payload, key=key, fetched_at=fetched_at)
-
-
-# Service name → normaliser. The PMC ID converter only links identifiers: no work.
-NORMALISERS: dict[str, Callable[[str, str, float], Work]] = {
-    "crossref": _crossref,
-    "datacite": _datacite,
-    "doi.org": _csl,
-    "pubmed": _pubmed,
-}
+__all__ = ["normalise_record", "payload_digest"]
 
 
 def normalise_record(record: Record) -> Work | None:
@@ -46,16 +21,19 @@ def normalise_record(record: Record) -> Work | None:
 
     Raises ValueError when the payload is not what its service sends.
     """
-    normaliser = NORMALISERS.get(record.service)
-    if normaliser is None or record.status != "ok" or record.payload is None:
+    spec = REGISTRY.get(record.service)
+    if spec is None or spec.normaliser is None or record.status != "ok" or record.payload is None:
         return None
     try:
-        work = normaliser(record.payload, record.key, record.fetched_at)
-    except (KeyError, TypeError, AttributeError, json.JSONDecodeError) as exc:
+        work = spec.normalise(record.payload, record.key, record.fetched_at)
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
         msg = f"{record.service}:{record.key}: cannot read the record ({type(exc).__name__}: {exc})"
         raise ValueError(msg) from exc
+    if work is None:
+        return None
+    digest = payload_digest(record.payload)
     for p in work.provenance:
-        p.digest = payload_digest(record.payload)
+        p.digest = digest
     return work
 
 

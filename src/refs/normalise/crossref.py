@@ -8,13 +8,14 @@ Types follow Crossref's vocabulary (``/types``) mapped to CSL; status comes from
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from refs.identifiers import Scheme, parse_identifier
 from refs.normalise.text import clean_markup, collapse, date_parts, make_name, normalise_page
 from refs.work import Name, Provenance, Relation, StatusEvent, Work
 
-__all__ = ["CROSSREF_TYPES", "STATUS_TYPES", "work_from_crossref"]
+__all__ = ["CROSSREF_TYPES", "STATUS_TYPES", "normalise", "work_from_crossref"]
 
 CROSSREF_TYPES = {
     "journal-article": "article-journal",
@@ -212,3 +213,8 @@ def work_from_crossref(message: dict[str, Any], *, key: str = "", fetched_at: fl
         provenance=[Provenance(service="crossref", key=key or (doi or ""), fetched_at=fetched_at)],
         relations=relations,
     )
+
+
+def normalise(payload: str, key: str, fetched_at: float) -> Work:
+    """The registry's normaliser for Crossref records (a work message's JSON)."""
+    return work_from_crossref(json.loads(payload), key=key, fetched_at=fetched_at)

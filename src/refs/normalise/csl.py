@@ -19,10 +19,10 @@ from refs.normalise.text import (
     make_name,
     normalise_page,
 )
-from refs.resolve.doi_cn import parse_csl
+from refs.records.csl import parse_csl
 from refs.work import DateParts, Name, Provenance, Work
 
-__all__ = ["work_from_csl"]
+__all__ = ["normalise", "work_from_csl"]
 
 
 def _names(people: Any) -> list[Name]:
@@ -100,3 +100,8 @@ def work_from_csl(payload: str | dict[str, Any], *, key: str = "", fetched_at: f
         abstract=clean_markup(_one(item.get("abstract")), paragraphs=True),
         provenance=[Provenance(service="doi.org", key=key or (doi or ""), fetched_at=fetched_at)],
     )
+
+
+def normalise(payload: str, key: str, fetched_at: float) -> Work:
+    """The registry's normaliser for doi.org records."""
+    return work_from_csl(payload, key=key, fetched_at=fetched_at)

@@ -21,7 +21,11 @@ from refs.normalise.text import (
 )
 from refs.work import DateParts, Name, Provenance, Relation, Work
 
-__all__ = ["RESOURCE_TYPES", "work_from_datacite"]
+__all__ = [
+    "RESOURCE_TYPES",
+    "normalise",
+    "work_from_datacite",
+]
 
 RESOURCE_TYPES = {
     "Dataset": "dataset",
@@ -176,3 +180,8 @@ def work_from_datacite(
         relations=relations,
         provenance=[Provenance(service="datacite", key=key or (doi or ""), fetched_at=fetched_at)],
     )
+
+
+def normalise(payload: str, key: str, fetched_at: float) -> Work:
+    """The registry's normaliser for DataCite records."""
+    return work_from_datacite(payload, key=key, fetched_at=fetched_at)

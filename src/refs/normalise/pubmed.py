@@ -19,10 +19,10 @@ from refs.normalise.text import (
     normalise_page,
     parse_free_date,
 )
-from refs.resolve.pubmed import names_of, parse_xml
+from refs.records.pubmed import names_of_article, parse_xml
 from refs.work import DateParts, Name, Provenance, StatusEvent, Work
 
-__all__ = ["COMMENT_STATUS", "work_from_pubmed"]
+__all__ = ["COMMENT_STATUS", "normalise", "work_from_pubmed"]
 
 # CommentsCorrections types that say something happened to *this* article.
 COMMENT_STATUS = {
@@ -119,7 +119,7 @@ def _status(article: etree._Element) -> list[StatusEvent]:
 def work_from_pubmed(payload: str, *, key: str = "", fetched_at: float = 0.0) -> Work:
     """One PubMed article's XML → Work."""
     root = parse_xml(payload)
-    ids = names_of(root)
+    ids = names_of_article(root)
     if root.tag == "PubmedBookArticle":
         return _book(root, ids, key=key, fetched_at=fetched_at)
     article = root.find("MedlineCitation/Article")
@@ -225,3 +225,8 @@ def _book(root: etree._Element, ids: dict[Scheme, str], *, key: str, fetched_at:
             Provenance(service="pubmed", key=key or ids.get(Scheme.PMID, ""), fetched_at=fetched_at)
         ],
     )
+
+
+def normalise(payload: str, key: str, fetched_at: float) -> Work:
+    """The registry's normaliser for PubMed records."""
+    return work_from_pubmed(payload, key=key, fetched_at=fetched_at)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -20,16 +19,10 @@ import httpx
 from refs.config import Settings
 from refs.identifiers import Scheme
 from refs.models import Record
+from refs.records.crossref import names_of, split_work_list, work_message
 from refs.resolve.http import Http, garbled, validators_of
 
-__all__ = [
-    "Crossref",
-    "CrossrefSince",
-    "identifiers_of",
-    "list_query",
-    "split_work_list",
-    "work_message",
-]
+__all__ = ["Crossref", "CrossrefSince", "list_query"]
 
 NAME = "crossref"
 MAX_BATCH = 100
@@ -62,43 +55,6 @@ def list_query(dois: Sequence[str], mailto: str | None, *, since: str | None = N
     return "&".join(parts)
 
 
-def split_work_list(body: bytes | str) -> dict[str, str]:
-    """A ``work-list`` answer → {lower-case DOI: the item's JSON}. Raises ValueError."""
-    data = json.loads(body)
-    if not isinstance(data, dict) or data.get("message-type") != "work-list":
-        msg = "not a Crossref work-list"
-        raise ValueError(msg)
-    items = data.get("message", {}).get("items")
-    if not isinstance(items, list):
-        msg = "work-list without items"
-        raise ValueError(msg)
-    out: dict[str, str] = {}
-    for item in items:
-        if isinstance(item, dict) and isinstance(item.get("DOI"), str):
-            out.setdefault(item["DOI"].lower(), json.dumps(item, ensure_ascii=False))
-    return out
-
-
-def work_message(body: bytes | str) -> dict[str, Any]:
-    """A ``work`` answer → its message. Raises ValueError for anything else."""
-    data = json.loads(body)
-    if not isinstance(data, dict) or data.get("message-type") != "work":
-        msg = "not a Crossref work"
-        raise ValueError(msg)
-    message = data.get("message")
-    if not isinstance(message, dict) or not isinstance(message.get("DOI"), str):
-        msg = "work without a DOI"
-        raise ValueError(msg)
-    return message
-
-
-def identifiers_of(payload: str) -> dict[Scheme, str]:
-    """Crossref records carry their DOI (never a PMID or PMCID)."""
-    item = json.loads(payload)
-    doi = item.get("DOI") if isinstance(item, dict) else None
-    return {Scheme.DOI: doi.lower()} if isinstance(doi, str) else {}
-
-
 class Crossref:
     """Crossref's REST API."""
 
@@ -106,7 +62,7 @@ class Crossref:
     pool = "crossref-list"
 
     def __init__(self, settings: Settings) -> None:
-        self.base = settings.crossref_url
+        self.base = settings.url("crossref_url")
         self.mailto = settings.mailto
 
     def take(self, pending: Sequence[str]) -> int:
@@ -123,9 +79,6 @@ class Crossref:
                 break
             n += 1
         return max(n, 1)
-
-    def identifiers_of(self, payload: str) -> dict[Scheme, str]:
-        return identifiers_of(payload)
 
     async def fetch(self, http: Http, keys: list[str]) -> dict[str, Record]:
         now = time.time()
@@ -179,7 +132,7 @@ class Crossref:
             200,
             "application/json",
             validators=validators_of(response),
-            names=identifiers_of(payload),
+            names=names_of(payload),
         )
 
 

@@ -7,19 +7,17 @@ DOIs are sent in lower case, which is also our canonical form.
 
 from __future__ import annotations
 
-import json
-from typing import Any
 from urllib.parse import quote
 
 import httpx
 
 from refs.config import Settings
-from refs.identifiers import Scheme
 from refs.models import Record
+from refs.records.datacite import names_of, parse_doi_record
 from refs.resolve.http import Http, garbled, validators_of
 from refs.resolve.service import OneByOne
 
-__all__ = ["DATACITE_PREFIXES", "DataCite", "identifiers_of", "is_datacite_doi", "parse_doi_record"]
+__all__ = ["DATACITE_PREFIXES", "DataCite", "is_datacite_doi"]
 
 NAME = "datacite"
 # Prefixes registered with DataCite that are common in articles: Zenodo, arXiv,
@@ -50,28 +48,6 @@ def is_datacite_doi(doi: str) -> bool:
     return doi.split("/", 1)[0] in DATACITE_PREFIXES
 
 
-def parse_doi_record(body: bytes | str) -> dict[str, Any]:
-    """A ``/dois/{doi}`` answer → the document. Raises ValueError for anything else."""
-    data = json.loads(body)
-    record = data.get("data") if isinstance(data, dict) else None
-    if (
-        not isinstance(data, dict)
-        or not isinstance(record, dict)
-        or not isinstance(record.get("attributes"), dict)
-    ):
-        msg = "not a DataCite DOI record"
-        raise ValueError(msg)
-    result: dict[str, Any] = data
-    return result
-
-
-def identifiers_of(payload: str) -> dict[Scheme, str]:
-    data = json.loads(payload)
-    attrs = data.get("data", {}).get("attributes", {})
-    doi = attrs.get("doi") or data.get("data", {}).get("id")
-    return {Scheme.DOI: doi.lower()} if isinstance(doi, str) else {}
-
-
 class DataCite(OneByOne):
     """DataCite's REST API (one DOI per request)."""
 
@@ -79,10 +55,7 @@ class DataCite(OneByOne):
     pool = "datacite"
 
     def __init__(self, settings: Settings) -> None:
-        self.base = settings.datacite_url
-
-    def identifiers_of(self, payload: str) -> dict[Scheme, str]:
-        return identifiers_of(payload)
+        self.base = settings.url("datacite_url")
 
     async def fetch_one(self, http: Http, key: str, now: float) -> Record:
         def parse(response: httpx.Response) -> str:
@@ -105,5 +78,5 @@ class DataCite(OneByOne):
             200,
             response.headers.get("content-type"),
             validators=validators_of(response),
-            names=identifiers_of(payload),
+            names=names_of(payload),
         )

@@ -9,42 +9,20 @@ content-negotiation). An unregistered DOI gets doi.org's 404 page.
 from __future__ import annotations
 
 import json
-from typing import Any
 from urllib.parse import quote
 
 import httpx
 
 from refs.config import Settings
-from refs.identifiers import Scheme, canonical
 from refs.models import Record
+from refs.records.csl import names_of, parse_csl
 from refs.resolve.http import Http, garbled, validators_of
 from refs.resolve.service import OneByOne
 
-__all__ = ["ACCEPT", "DoiContentNegotiation", "identifiers_of", "parse_csl"]
+__all__ = ["ACCEPT", "DoiContentNegotiation"]
 
 NAME = "doi.org"
 ACCEPT = "application/vnd.citationstyles.csl+json"
-
-
-def parse_csl(body: bytes | str) -> dict[str, Any]:
-    """A CSL-JSON item. Raises ValueError for anything else (e.g. an HTML landing page)."""
-    data = json.loads(body)
-    if isinstance(data, list) and len(data) == 1:
-        data = data[0]
-    if not isinstance(data, dict) or not ({"type", "title", "DOI"} & set(data)):
-        msg = "not a CSL-JSON item"
-        raise ValueError(msg)
-    return data
-
-
-def identifiers_of(payload: str) -> dict[Scheme, str]:
-    item = parse_csl(payload)
-    out: dict[Scheme, str] = {}
-    for scheme, field in ((Scheme.DOI, "DOI"), (Scheme.PMID, "PMID"), (Scheme.PMCID, "PMCID")):
-        value = canonical(item.get(field), scheme)
-        if value:
-            out[scheme] = value
-    return out
 
 
 class DoiContentNegotiation(OneByOne):
@@ -54,10 +32,7 @@ class DoiContentNegotiation(OneByOne):
     pool = "doi"
 
     def __init__(self, settings: Settings) -> None:
-        self.base = settings.doi_url
-
-    def identifiers_of(self, payload: str) -> dict[Scheme, str]:
-        return identifiers_of(payload)
+        self.base = settings.url("doi_url")
 
     async def fetch_one(self, http: Http, key: str, now: float) -> Record:
         def parse(response: httpx.Response) -> str:
@@ -89,5 +64,5 @@ class DoiContentNegotiation(OneByOne):
             200,
             ACCEPT,
             validators=validators_of(response),
-            names=identifiers_of(payload),
+            names=names_of(payload),
         )

@@ -24,7 +24,7 @@ import asyncio
 import contextlib
 import time
 from collections import Counter, deque
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -35,21 +35,38 @@ from refs.errors import ServiceError
 from refs.identifiers import Identifier, Scheme
 from refs.models import Record
 from refs.progress import NullReporter, Reporter
-from refs.resolve.crossref import Crossref
-from refs.resolve.datacite import DataCite, is_datacite_doi
-from refs.resolve.doi_cn import DoiContentNegotiation
-from refs.resolve.http import DEFAULT_POOLS, Http, Pool, make_client
-from refs.resolve.idconv import IdConverter
-from refs.resolve.pubmed import PubMed
+from refs.registry import REGISTRY, Pool, chain
+from refs.resolve.http import Http, make_client, pools_for
 from refs.resolve.service import Service
-from refs.store.cache import Cache
+from refs.storage import RecordCache
 
-__all__ = ["Lookup", "Resolution", "ResolveReport", "Resolver", "Status"]
+__all__ = ["Lookup", "Resolution", "ResolveReport", "Resolver", "Status", "build_services"]
 
 Status = Literal["resolved", "not_found", "failed"]
 STAGE = "resolving"
-DOI_CHAIN = ("crossref", "datacite", "doi.org")
-DATACITE_CHAIN = ("datacite", "doi.org")
+_LABELS = {Scheme.DOI: "DOI", Scheme.PMID: "PMID", Scheme.PMCID: "PMCID"}
+
+
+def _describes(record: Record) -> bool:
+    """A record of a service that describes works (not only links identifiers)."""
+    spec = REGISTRY.get(record.service)
+    return spec is not None and spec.normaliser is not None
+
+
+def build_services(
+    settings: Settings, *, since: dict[str, dict[str, str]] | None = None
+) -> dict[str, Service]:
+    """One service client per registered service; ``since`` asks for incremental ones.
+
+    ``since`` maps a service name to {key: date}: a refresh's "changed since" dates,
+    for services whose spec has an incremental fetcher (Crossref's from-index-date).
+    """
+    return {
+        name: spec.make_incremental(settings, since[name])
+        if since and name in since
+        else spec.make(settings)
+        for name, spec in REGISTRY.items()
+    }
 
 
 @dataclass(slots=True)
@@ -179,13 +196,14 @@ class Resolver:
     def __init__(
         self,
         settings: Settings,
-        cache: Cache,
+        cache: RecordCache,
+        services: Mapping[str, Service] | None = None,
         *,
         offline: bool = False,
         max_age: float | None = None,
         reporter: Reporter | None = None,
         client: httpx.AsyncClient | None = None,
-        pools: dict[str, Pool] | None = None,
+        pools: Mapping[str, Pool] | None = None,
         stale_if_error: bool = True,
     ) -> None:
         self.settings = settings
@@ -195,14 +213,10 @@ class Resolver:
         self.stale_if_error = stale_if_error
         self.reporter = reporter or NullReporter()
         self._client = client
-        self._pools = pools
-        self.services: dict[str, Service] = {
-            "crossref": Crossref(settings),
-            "datacite": DataCite(settings),
-            "doi.org": DoiContentNegotiation(settings),
-            "pubmed": PubMed(settings),
-            "idconv": IdConverter(settings),
-        }
+        self._pools = dict(pools) if pools is not None else pools_for(settings)
+        self.services: Mapping[str, Service] = (
+            services if services is not None else build_services(settings)
+        )
         self._lookups: dict[tuple[str, str], asyncio.Future[Lookup]] = {}
         self._batchers: dict[str, _Batcher] = {}
         self._names: dict[tuple[Scheme, str], list[Record]] = {}
@@ -262,7 +276,7 @@ class Resolver:
         batcher = self._batchers.get(service)
         if batcher is None:
             svc = self.services[service]
-            pool = (self._pools or DEFAULT_POOLS).get(svc.pool)
+            pool = self._pools.get(svc.pool)
             batcher = _Batcher(self, svc, pool.concurrency if pool else 1)
             self._batchers[service] = batcher
         batcher.submit(key, future)
@@ -288,41 +302,41 @@ class Resolver:
                 ids.setdefault(scheme, value)
         return Resolution(ident, "resolved", ids, records, via=via, stale=stale)
 
-    async def _doi(self, ident: Identifier, *, first: Sequence[Record] = ()) -> Resolution:
-        chain = DATACITE_CHAIN if is_datacite_doi(ident.value) else DOI_CHAIN
+    async def _chain(self, ident: Identifier, *, first: Sequence[Record] = ()) -> Resolution:
+        """Ask the services of the identifier's chain in turn until one has a record."""
         reasons = []
-        for service in chain:
-            result = await self.lookup(service, ident.value)
+        for spec in chain(ident.scheme, ident.value):
+            if spec.name not in self.services or spec.normaliser is None:
+                continue
+            result = await self.lookup(spec.name, ident.value)
             if result.record is None:
                 return Resolution(ident, "failed", {ident.scheme: ident.value}, reason=result.error)
             if result.record.status == "ok":
-                return self._resolved(ident, [*first, result.record], service, stale=result.stale)
-            reasons.append(result.record.reason or f"not in {service}")
-        return Resolution(
-            ident,
-            "not_found",
-            {ident.scheme: ident.value},
-            reason="no registration agency knows this DOI (" + "; ".join(reasons) + ")",
-        )
-
-    async def _pmid(self, ident: Identifier) -> Resolution:
-        result = await self.lookup("pubmed", ident.value)
-        if result.record is None:
-            return Resolution(ident, "failed", {ident.scheme: ident.value}, reason=result.error)
-        if result.record.status != "ok":
-            return Resolution(
-                ident, "not_found", {ident.scheme: ident.value}, reason=result.record.reason
+                return self._resolved(ident, [*first, result.record], spec.name, stale=result.stale)
+            reasons.append(result.record.reason or f"not in {spec.name}")
+        if len(reasons) == 1:
+            reason = reasons[0]
+        else:
+            reason = (
+                f"no registration agency knows this {_LABELS[ident.scheme]} ("
+                + "; ".join(reasons)
+                + ")"
             )
-        return self._resolved(ident, [result.record], "pubmed", stale=result.stale)
+        return Resolution(ident, "not_found", {ident.scheme: ident.value}, reason=reason)
 
     async def _pmcid(self, ident: Identifier, pmids_done: asyncio.Event) -> Resolution:
         await pmids_done.wait()
-        named = [r for r in self._named(ident.scheme, ident.value) if r.service != "idconv"]
+        named = [r for r in self._named(ident.scheme, ident.value) if _describes(r)]
         if named:
             return self._resolved(
                 ident, named[:1], f"crosswalk ({named[0].service}:{named[0].key})", stale=False
             )
-        result = await self.lookup("idconv", ident.value)
+        crosswalks = [
+            s.name for s in chain(ident.scheme) if s.normaliser is None and s.name in self.services
+        ]
+        if not crosswalks:
+            return await self._chain(ident)
+        result = await self.lookup(crosswalks[0], ident.value)
         if result.record is None:
             return Resolution(ident, "failed", {ident.scheme: ident.value}, reason=result.error)
         if result.record.status != "ok" or result.record.payload is None:
@@ -332,26 +346,26 @@ class Resolver:
         ids = dict(result.record.names)
         pubmed_reason = None
         if Scheme.PMID in ids:
-            pubmed = await self.lookup("pubmed", ids[Scheme.PMID])
-            if pubmed.record is not None and pubmed.record.status == "ok":
+            pmid = await self._chain(Identifier(Scheme.PMID, ids[Scheme.PMID]))
+            if pmid.status == "resolved":
                 return self._resolved(
                     ident,
-                    [pubmed.record, result.record],
-                    "idconv → pubmed",
-                    stale=pubmed.stale or result.stale,
+                    [*pmid.records, result.record],
+                    f"{crosswalks[0]} → {pmid.via}",
+                    stale=pmid.stale or result.stale,
                 )
-            if pubmed.record is None:
-                pubmed_reason = pubmed.error
+            if pmid.status == "failed":
+                pubmed_reason = pmid.reason
                 if Scheme.DOI not in ids:
-                    return Resolution(ident, "failed", ids, reason=pubmed.error)
+                    return Resolution(ident, "failed", ids, reason=pmid.reason)
             else:
-                pubmed_reason = f"PMID {ids[Scheme.PMID]}: {pubmed.record.reason}"
+                pubmed_reason = f"PMID {ids[Scheme.PMID]}: {pmid.reason}"
         if Scheme.DOI in ids:
-            doi = await self._doi(Identifier(Scheme.DOI, ids[Scheme.DOI]), first=[result.record])
+            doi = await self._chain(Identifier(Scheme.DOI, ids[Scheme.DOI]), first=[result.record])
             doi.identifier = ident
             doi.identifiers = {**ids, **doi.identifiers}
             if doi.status == "resolved":
-                doi.via = f"idconv → {doi.via}"
+                doi.via = f"{crosswalks[0]} → {doi.via}"
             elif pubmed_reason:
                 doi.reason = f"{pubmed_reason}; DOI {ids[Scheme.DOI]}: {doi.reason}"
             return doi
@@ -364,9 +378,7 @@ class Resolver:
     def _rescue(self, resolution: Resolution) -> Resolution:
         """An identifier no service resolved, but that a record of this run names."""
         ident = resolution.identifier
-        named = [
-            r for r in self._names.get((ident.scheme, ident.value), []) if r.service != "idconv"
-        ]
+        named = [r for r in self._names.get((ident.scheme, ident.value), []) if _describes(r)]
         if not named:
             return resolution
         rescued = self._resolved(
@@ -413,10 +425,8 @@ class Resolver:
         try:
             tasks: dict[Identifier, asyncio.Task[Resolution]] = {}
             for ident in unique:
-                if ident.scheme is Scheme.DOI:
-                    tasks[ident] = asyncio.create_task(self._doi(ident))
-                elif ident.scheme is Scheme.PMID:
-                    tasks[ident] = asyncio.create_task(self._pmid(ident))
+                if ident.scheme is not Scheme.PMCID:
+                    tasks[ident] = asyncio.create_task(self._chain(ident))
             pmid_tasks = [t for i, t in tasks.items() if i.scheme is Scheme.PMID]
 
             async def mark_pmids_done() -> None:

@@ -5,8 +5,8 @@ Every request refs sends to a metadata service goes through :meth:`Http.request`
 * identification: ``User-Agent: refs/<version> (mailto:…)``; the services' own
   parameters (Crossref ``mailto``, NCBI ``tool``/``email``/``api_key``) are added by
   their modules from the same settings;
-* a **pool** per published limit (Crossref list and single-record pools, NCBI,
-  DataCite, doi.org), each with a concurrency cap and a rate limit whose requests are
+* a **pool** per published limit (registered in :mod:`refs.registry`: Crossref list
+  and single-record pools, NCBI, DataCite, doi.org), each with a concurrency cap and a rate limit whose requests are
   spaced evenly (aiolimiter with capacity 1, so no burst can exceed a window-counting
   server); ``x-rate-limit-limit`` / ``x-rate-limit-interval`` headers can only lower a
   pool's rate;
@@ -23,7 +23,6 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -32,31 +31,10 @@ from aiolimiter import AsyncLimiter
 
 from refs.config import Settings
 from refs.errors import ServiceError
+from refs.registry import POOLS, Pool
 
-__all__ = ["DEFAULT_POOLS", "Http", "Pool", "garbled", "make_client", "validators_of"]
+__all__ = ["Http", "garbled", "make_client", "pools_for", "validators_of"]
 
-
-@dataclass(frozen=True, slots=True)
-class Pool:
-    """A published limit: ``rate`` requests per second, ``concurrency`` at once."""
-
-    name: str
-    rate: float
-    concurrency: int
-
-
-# The published limits (../shared/API-FACTS.md): Crossref polite pool since 2025-12-01
-# (list 3/s with 3 at once, single record 10/s with 3 at once); NCBI E-utilities 3/s
-# per IP, 10/s with an API key (NBK25497), idconv assumed to share that budget;
-# DataCite 1000 requests per 5 minutes for identified clients; doi.org publishes no
-# limit, so it gets DataCite's content-negotiation figure.
-DEFAULT_POOLS: dict[str, Pool] = {
-    "crossref-list": Pool("crossref-list", 3.0, 3),
-    "crossref-single": Pool("crossref-single", 10.0, 3),
-    "ncbi": Pool("ncbi", 3.0, 3),
-    "datacite": Pool("datacite", 1000 / 300, 3),
-    "doi": Pool("doi", 1000 / 300, 2),
-}
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
@@ -69,6 +47,17 @@ def make_client(settings: Settings) -> httpx.AsyncClient:
         follow_redirects=True,
         limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
     )
+
+
+def pools_for(settings: Settings) -> dict[str, Pool]:
+    """The registered pools at the rates that apply to these settings (keys raise some)."""
+    out = {}
+    for name, pool in POOLS.items():
+        keyed = pool.key_setting is not None and getattr(settings, pool.key_setting, None)
+        if keyed and pool.keyed_rate is not None:
+            pool = Pool(pool.name, pool.keyed_rate, pool.concurrency)
+        out[name] = pool
+    return out
 
 
 class _PoolState:
@@ -124,9 +113,8 @@ class Http:
     ) -> None:
         self.client = client
         self.settings = settings
-        self._pools = {name: _PoolState(p) for name, p in (pools or DEFAULT_POOLS).items()}
-        if settings.ncbi_api_key and "ncbi" in self._pools and pools is None:
-            self._pools["ncbi"] = _PoolState(Pool("ncbi", 10.0, 3))
+        chosen = pools if pools is not None else pools_for(settings)
+        self._pools = {name: _PoolState(p) for name, p in chosen.items()}
         self.requests: Counter[str] = Counter()  # per service, every attempt counted
         self.retries: Counter[str] = Counter()
 

@@ -6,7 +6,6 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
-from refs.identifiers import Scheme
 from refs.models import Record
 
 if TYPE_CHECKING:
@@ -23,9 +22,6 @@ class Service(Protocol):
 
     def take(self, pending: Sequence[str]) -> int:
         """How many of ``pending`` (in order) fit in one request (at least 1)."""
-
-    def identifiers_of(self, payload: str) -> dict[Scheme, str]:
-        """Every identifier a record names (its DOI, PMID, PMCID): the crosswalk."""
 
     async def fetch(self, http: Http, keys: list[str]) -> dict[str, Record]:
         """Ask for ``keys`` in one request; every key gets a record (ok or not_found).

@@ -1,0 +1,56 @@
+"""The application layer: the stages of refs as functions, composed once.
+
+documents ─extract→ mentions ─resolve→ raw records ─normalise→ works ─dedup→ library ─export→ files
+
+* :func:`extract_documents`: inputs (files, directories, URLs) → mentions, per document;
+* :func:`resolve_identifiers`: identifiers → raw records (cache and services);
+* :func:`build_works`: resolved records → normalised, deduplicated clusters of works;
+* :func:`store_works`: clusters and documents → the library (planned, one transaction);
+* :func:`library_entries`, :func:`render`, :func:`export`: the library → BibTeX / CSL-JSON;
+* :func:`resolve` and :func:`refresh`: the two commands that compose them, holding the
+  library's lock only while writing the library and its exports.
+
+Each command of the CLI calls one of these.
+"""
+
+from __future__ import annotations
+
+from refs.app.exporting import export, library_entries, render, write_library_exports
+from refs.app.inputs import DocumentResult, extract_documents, split_inputs
+from refs.app.refreshing import NotChecked, RefreshReport, refresh
+from refs.app.resolving import (
+    BuiltWorks,
+    ResolveRun,
+    StoreSummary,
+    build_works,
+    normalise_records,
+    resolve,
+    resolve_identifiers,
+    store_works,
+)
+from refs.app.stores import library_exists, open_cache, open_library, opened_library
+
+__all__ = [
+    "BuiltWorks",
+    "DocumentResult",
+    "NotChecked",
+    "RefreshReport",
+    "ResolveRun",
+    "StoreSummary",
+    "build_works",
+    "export",
+    "extract_documents",
+    "library_entries",
+    "library_exists",
+    "normalise_records",
+    "open_cache",
+    "open_library",
+    "opened_library",
+    "refresh",
+    "render",
+    "resolve",
+    "resolve_identifiers",
+    "split_inputs",
+    "store_works",
+    "write_library_exports",
+]

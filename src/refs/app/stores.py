@@ -1,0 +1,62 @@
+"""Opening the library and the record cache that the settings name."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from refs.config import Settings
+from refs.errors import StoreError
+from refs.storage import Library, RecordCache
+
+__all__ = ["library_exists", "locked", "open_cache", "open_library", "opened_library", "stored"]
+
+
+def open_library(settings: Settings) -> Library:
+    """The library at ``settings.library`` (created if new)."""
+    from refs.store.library import SQLiteLibrary
+
+    return SQLiteLibrary(settings.library)
+
+
+def library_exists(settings: Settings) -> bool:
+    from refs.store.library import FILENAME
+
+    return (settings.library / FILENAME).exists()
+
+
+def open_cache(settings: Settings) -> RecordCache:
+    """The record cache at ``settings.cache`` (created if new)."""
+    from refs.store.cache import Cache
+
+    return Cache(settings.cache)
+
+
+@contextmanager
+def opened_library(settings: Settings, *, must_exist: bool = False) -> Iterator[Library]:
+    """The library, closed at the end; ``must_exist`` refuses to create an empty one."""
+    if must_exist and not library_exists(settings):
+        msg = f"no library at {str(settings.library)!r}: run `refs resolve` on your documents first"
+        raise StoreError(msg)
+    library = open_library(settings)
+    try:
+        yield library
+    finally:
+        library.close()
+
+
+@contextmanager
+def locked(settings: Settings, *, wait: float) -> Iterator[None]:
+    """Hold the library's lock (waiting up to ``wait`` seconds): only around writing the
+    library and its exports, never during network I/O."""
+    from refs.store.lock import library_lock
+
+    with library_lock(settings.library, wait=wait):
+        yield
+
+
+@contextmanager
+def stored(settings: Settings, *, wait: float) -> Iterator[Library]:
+    """The library, opened under its lock."""
+    with locked(settings, wait=wait), opened_library(settings) as library:
+        yield library

@@ -1,0 +1,55 @@
+"""PMC ID converter JSON answers. Pure.
+
+Unknown ids come back as records with ``"status": "error"`` and an ``errmsg`` inside an
+HTTP 200 answer; a bad request is a top-level ``"status": "error"``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import unquote
+
+from refs.identifiers import Scheme, canonical
+
+__all__ = ["names_of", "names_of_record", "split_records"]
+
+
+def split_records(body: bytes | str) -> tuple[dict[str, dict[str, Any]], str | None]:
+    """An idconv JSON answer → ({PMCID: record}, top-level error message or None)."""
+    data = json.loads(body)
+    if not isinstance(data, dict) or "status" not in data:
+        msg = "not an ID converter answer"
+        raise ValueError(msg)
+    if data.get("status") == "error":
+        return {}, unquote(str(data.get("message", "error")))
+    records = data.get("records")
+    if not isinstance(records, list):
+        msg = "ID converter answer without records"
+        raise ValueError(msg)
+    out: dict[str, dict[str, Any]] = {}
+    for record in records:
+        if not isinstance(record, dict):
+            continue
+        pmcid = canonical(record.get("requested-id"), Scheme.PMCID) or canonical(
+            record.get("pmcid"), Scheme.PMCID
+        )
+        if pmcid:
+            out.setdefault(pmcid, record)
+    return out, None
+
+
+def names_of(payload: str) -> dict[Scheme, str]:
+    return names_of_record(json.loads(payload))
+
+
+def names_of_record(record: Any) -> dict[Scheme, str]:
+    """The PMCID, PMID and DOI an idconv record gives (none for an error record)."""
+    out: dict[Scheme, str] = {}
+    if not isinstance(record, dict) or record.get("status") == "error":
+        return out
+    for scheme, field in ((Scheme.PMCID, "pmcid"), (Scheme.PMID, "pmid"), (Scheme.DOI, "doi")):
+        value = canonical(record.get(field), scheme)
+        if value:
+            out[scheme] = value
+    return out

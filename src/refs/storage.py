@@ -1,0 +1,250 @@
+"""The storage interfaces: what the stages need from a library and from a record cache.
+
+A library holds the user's data: documents and their mentions, works (each with its
+citation key, version, per-service records and identifiers), citations, history,
+key aliases and the refresh outbox. Policy (which works merge, which key a new work
+gets, what changed, which status events are new) is decided by the pure planner
+(:mod:`refs.planner`) from a :class:`Snapshot` the library loads; the library then
+applies the resulting :class:`Plan` in one transaction. Implementations
+(:mod:`refs.store`) satisfy :class:`Library` and :class:`RecordCache` and run the same
+contract tests (``tests/test_storage_contract.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from refs.identifiers import Identifier, Scheme
+from refs.models import Mention, Record
+from refs.work import StatusEvent, Work
+
+__all__ = [
+    "Change",
+    "DocumentWrite",
+    "DueWork",
+    "Fold",
+    "HistoryEntry",
+    "Library",
+    "Outbox",
+    "PendingChange",
+    "PendingEvent",
+    "Plan",
+    "RecordCache",
+    "Snapshot",
+    "SourceRef",
+    "StoredWork",
+    "WorkUpdate",
+    "WorkWrite",
+]
+
+Slot = tuple[str, str]  # (service, key): where one record of a work came from
+
+
+@dataclass(slots=True)
+class StoredWork:
+    """A work as the library holds it."""
+
+    id: int
+    key: str
+    work: Work
+    version: int
+    created: float
+    updated: float
+    checked: float
+    documents: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRef:
+    """Where one of a work's records came from, without loading the record."""
+
+    service: str
+    key: str
+    digest: str | None
+
+
+@dataclass(slots=True)
+class DueWork:
+    """A work due for a check: just what the check needs (no record is parsed)."""
+
+    id: int
+    key: str
+    checked: float
+    sources: list[SourceRef]
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One field of a work that changed: old → new (JSON values)."""
+
+    field: str
+    old: Any
+    new: Any
+
+
+@dataclass(slots=True)
+class WorkUpdate:
+    """What storing one cluster (or checking one work) did to the library."""
+
+    key: str
+    outcome: Literal["new", "updated", "unchanged"]
+    changes: list[Change] = field(default_factory=list)
+    merged_keys: list[str] = field(default_factory=list)
+    work: Work | None = None
+    previous: Work | None = None
+
+
+@dataclass(slots=True)
+class Snapshot:
+    """What the library holds about the works a batch touches: the planner's input."""
+
+    works: dict[int, StoredWork] = field(default_factory=dict)
+    sources: dict[int, dict[Slot, Work]] = field(default_factory=dict)
+    owners: dict[Identifier, int] = field(default_factory=dict)  # identifier → work id
+    taken: set[str] = field(default_factory=set)  # every citation key and alias in use
+
+
+@dataclass(frozen=True, slots=True)
+class Fold:
+    """Stored work ``other`` is the same as ``keep``: move everything, keep its key as alias."""
+
+    keep: int
+    other: int
+    alias: str
+
+
+@dataclass(slots=True)
+class WorkWrite:
+    """One work to write. ``id`` < 0 is a new work (the library assigns the real id).
+
+    ``kind``: ``new`` (insert, version 1), ``updated`` (a new version with its history
+    entry; ``reported=False`` puts the entry, and ``events``, in the outbox) or
+    ``unchanged`` (same content: fresh provenance and check time only).
+    """
+
+    id: int
+    key: str
+    work: Work
+    kind: Literal["new", "updated", "unchanged"]
+    version: int
+    changes: list[Change] = field(default_factory=list)
+    sources: list[Work] = field(default_factory=list)
+    identifiers: list[Identifier] = field(default_factory=list)
+    events: list[StatusEvent] = field(default_factory=list)
+    reported: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentWrite:
+    """A document read in this run, with all its mentions (replacing earlier ones)."""
+
+    source: str
+    mentions: Sequence[Mention]
+
+
+@dataclass(slots=True)
+class Plan:
+    """Everything one batch writes, in order, and what the user is told about it."""
+
+    now: float
+    source: str  # "resolve" | "refresh": who made the versions
+    ops: list[Fold | WorkWrite | DocumentWrite] = field(default_factory=list)
+    checked: list[int] = field(default_factory=list)  # works found unchanged by a check
+    updates: list[WorkUpdate] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    version: int
+    at: float
+    source: str
+    changes: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class PendingChange:
+    """A new version of a work that no report has shown yet."""
+
+    id: int
+    key: str
+    version: int
+    at: float
+    title: str | None
+    identifiers: dict[str, str]
+    changes: list[dict[str, Any]]
+    cited_by: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class PendingEvent:
+    """A new retraction, correction … of a work that no report has shown yet."""
+
+    id: int
+    key: str
+    title: str | None
+    identifiers: dict[str, str]
+    event: StatusEvent
+    detected_at: float
+    cited_by: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Outbox:
+    changes: list[PendingChange]
+    events: list[PendingEvent]
+
+
+class Library(Protocol):
+    """The user's library. Every write is one transaction; reads see committed data."""
+
+    def snapshot(
+        self, identifiers: Iterable[Identifier] = (), *, work_ids: Iterable[int] = ()
+    ) -> Snapshot:
+        """The works holding any of ``identifiers`` (or with these ids), their records,
+        the owners of those identifiers, and every key and alias in use."""
+
+    def apply(self, plan: Plan) -> dict[int, int]:
+        """Write a plan in one transaction; returns provisional id → assigned id."""
+
+    def works(
+        self, *, document: str | None = None, keys: Iterable[str] | None = None
+    ) -> list[StoredWork]:
+        """Works in key order (those ``document`` cites, or ``keys``), with citing documents."""
+
+    def documents(self) -> list[str]: ...
+
+    def has_document(self, source: str) -> bool: ...
+
+    def due(
+        self, older_than: float | None, *, documents: Sequence[str] = (), now: float | None = None
+    ) -> list[DueWork]:
+        """Works last checked more than ``older_than`` seconds ago (None: all), oldest first."""
+
+    def outbox(self) -> Outbox:
+        """New versions and status events that no report has shown yet."""
+
+    def mark_reported(self, outbox: Outbox) -> None: ...
+
+    def history(self, key: str) -> list[HistoryEntry]: ...
+
+    def aliases(self) -> dict[str, str]:
+        """Old citation key → the key of the work it now names."""
+
+    def counts(self) -> dict[str, int]: ...
+
+    def close(self) -> None: ...
+
+
+class RecordCache(Protocol):
+    """Raw records per (service, key): disposable, re-fetchable."""
+
+    def get(self, service: str, key: str) -> Record | None: ...
+
+    def naming(self, scheme: Scheme, value: str) -> list[Record]:
+        """Cached records (ok) that name this identifier, newest first."""
+
+    def put(self, records: Iterable[Record]) -> None: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,124 @@
+"""The library's schema (SQLite), as migrations recorded in the database.
+
+Tables: ``documents`` and their ``mentions``; ``works`` (the merged record, its citation
+key and version); ``sources`` (the normalised record from each service that describes a
+work, so that a work can be re-merged without the cache); ``identifiers`` (every DOI,
+PMID and PMCID known for a work); ``citations`` (which documents cite which works);
+``history`` (every version of every work, with what changed and why); ``key_aliases``
+(keys of works later found to be the same as another); ``events`` (the refresh
+outbox of status events; ``history.reported`` is its outbox of versions).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from refs.store.db import Migration, run_script
+
+__all__ = ["MIGRATIONS"]
+
+
+def _v1(conn: sqlite3.Connection) -> None:
+    run_script(
+        conn,
+        """
+        CREATE TABLE documents (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL UNIQUE,
+            first_seen REAL NOT NULL,
+            last_seen REAL NOT NULL
+        );
+        CREATE TABLE mentions (
+            document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+            scheme TEXT NOT NULL,
+            value TEXT NOT NULL,
+            raw TEXT NOT NULL,
+            start INTEGER NOT NULL,
+            "end" INTEGER NOT NULL,
+            context TEXT NOT NULL
+        );
+        CREATE INDEX mentions_by_document ON mentions (document_id);
+        CREATE TABLE works (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL UNIQUE,
+            data TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            created REAL NOT NULL,
+            updated REAL NOT NULL,
+            checked REAL NOT NULL
+        );
+        CREATE TABLE sources (
+            work_id INTEGER NOT NULL REFERENCES works(id) ON DELETE CASCADE,
+            service TEXT NOT NULL,
+            key TEXT NOT NULL,
+            fetched_at REAL NOT NULL,
+            data TEXT NOT NULL,
+            PRIMARY KEY (service, key)
+        );
+        CREATE INDEX sources_by_work ON sources (work_id);
+        CREATE TABLE identifiers (
+            scheme TEXT NOT NULL,
+            value TEXT NOT NULL,
+            work_id INTEGER NOT NULL REFERENCES works(id) ON DELETE CASCADE,
+            PRIMARY KEY (scheme, value)
+        );
+        CREATE INDEX identifiers_by_work ON identifiers (work_id);
+        CREATE TABLE citations (
+            document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+            work_id INTEGER NOT NULL REFERENCES works(id) ON DELETE CASCADE,
+            PRIMARY KEY (document_id, work_id)
+        );
+        CREATE INDEX citations_by_work ON citations (work_id);
+        CREATE TABLE history (
+            id INTEGER PRIMARY KEY,
+            work_id INTEGER NOT NULL REFERENCES works(id) ON DELETE CASCADE,
+            version INTEGER NOT NULL,
+            at REAL NOT NULL,
+            source TEXT NOT NULL,
+            data TEXT NOT NULL,
+            changes TEXT NOT NULL
+        );
+        CREATE INDEX history_by_work ON history (work_id, version);
+        CREATE TABLE key_aliases (
+            alias TEXT PRIMARY KEY,
+            work_id INTEGER NOT NULL REFERENCES works(id) ON DELETE CASCADE
+        );
+        """,
+    )
+
+
+def _v2(conn: sqlite3.Connection) -> None:
+    """Refresh: versions and status events wait in an outbox until a report shows them."""
+    run_script(
+        conn,
+        """
+        ALTER TABLE history ADD COLUMN reported INTEGER NOT NULL DEFAULT 1;
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            work_id INTEGER NOT NULL REFERENCES works(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            notice TEXT,
+            date TEXT,
+            source TEXT NOT NULL,
+            label TEXT,
+            detected_at REAL NOT NULL,
+            reported INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX events_unreported ON events (reported);
+        CREATE INDEX history_unreported ON history (reported)
+        """,
+    )
+
+
+def _v3(conn: sqlite3.Connection) -> None:
+    """The digest of each record's raw payload, so a refresh can skip identical answers;
+    mentions found by identifier when a new work is linked to the documents citing it."""
+    conn.execute("ALTER TABLE sources ADD COLUMN digest TEXT")
+    conn.execute("CREATE INDEX mentions_by_identifier ON mentions (scheme, value)")
+
+
+MIGRATIONS: list[Migration] = [
+    ("0001_library", _v1),
+    ("0002_refresh_outbox", _v2),
+    ("0003_source_digests", _v3),
+]

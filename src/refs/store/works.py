@@ -1,0 +1,283 @@
+"""Works in the SQLite library: reading them and applying a plan's writes. No policy.
+
+What to write was decided by :mod:`refs.planner`; this module only turns the plan's
+operations into SQL, inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from refs.identifiers import Identifier, Scheme
+from refs.storage import (
+    DocumentWrite,
+    DueWork,
+    Fold,
+    Plan,
+    Snapshot,
+    SourceRef,
+    StoredWork,
+    WorkWrite,
+)
+from refs.work import Work
+
+__all__ = ["apply_plan", "cited_by", "dump", "load", "read_works", "snapshot"]
+
+_WORK_COLUMNS = "w.id, w.key, w.data, w.version, w.created, w.updated, w.checked"
+# Rows per IN (…) list: well under SQLite's default limit of 32,766 host parameters.
+_CHUNK = 500
+
+
+def dump(work: Work) -> str:
+    return work.model_dump_json(by_alias=True, exclude_none=True)
+
+
+def load(data: str) -> Work:
+    return Work.model_validate_json(data)
+
+
+def _row(row: Sequence[Any]) -> StoredWork:
+    wid, key, data, version, created, updated, checked = row
+    return StoredWork(
+        int(wid),
+        str(key),
+        load(str(data)),
+        int(version),
+        float(created),
+        float(updated),
+        float(checked),
+    )
+
+
+def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(values), _CHUNK):
+        yield values[i : i + _CHUNK]
+
+
+def cited_by(conn: sqlite3.Connection) -> dict[int, list[str]]:
+    cited: dict[int, list[str]] = {}
+    for wid, source in conn.execute(
+        "SELECT c.work_id, d.source FROM citations c JOIN documents d ON d.id = c.document_id ORDER BY d.source"
+    ):
+        cited.setdefault(int(wid), []).append(str(source))
+    return cited
+
+
+def read_works(
+    conn: sqlite3.Connection, *, document: str | None, keys: Iterable[str] | None
+) -> list[StoredWork]:
+    query = f"SELECT {_WORK_COLUMNS} FROM works w"
+    args: list[Any] = []
+    if document is not None:
+        query += (
+            " JOIN citations c ON c.work_id = w.id JOIN documents d ON d.id = c.document_id"
+            " WHERE d.source = ?"
+        )
+        args.append(document)
+    rows = [_row(r) for r in conn.execute(query + " ORDER BY w.key", args)]
+    if keys is not None:
+        wanted = set(keys)
+        rows = [r for r in rows if r.key in wanted]
+    cited = cited_by(conn)
+    for r in rows:
+        r.documents = cited.get(r.id, [])
+    return rows
+
+
+def snapshot(
+    conn: sqlite3.Connection, identifiers: Iterable[Identifier], work_ids: Iterable[int]
+) -> Snapshot:
+    snap = Snapshot()
+    wanted = list({(i.scheme.value, i.value) for i in identifiers})
+    ids = set(work_ids)
+    for part in _chunks(wanted):
+        marks = ", ".join("(?, ?)" for _ in part)
+        flat = [x for pair in part for x in pair]
+        for wid in conn.execute(
+            f"SELECT DISTINCT work_id FROM identifiers WHERE (scheme, value) IN (VALUES {marks})",
+            flat,
+        ):
+            ids.add(int(wid[0]))
+    id_list = sorted(ids)
+    for part in _chunks(id_list):
+        marks = ", ".join("?" for _ in part)
+        for row in conn.execute(
+            f"SELECT {_WORK_COLUMNS} FROM works w WHERE w.id IN ({marks})", part
+        ):
+            stored = _row(row)
+            snap.works[stored.id] = stored
+        for wid, data in conn.execute(
+            f"SELECT work_id, data FROM sources WHERE work_id IN ({marks}) ORDER BY service, key",
+            part,
+        ):
+            work = load(str(data))
+            p = work.provenance[0]
+            snap.sources.setdefault(int(wid), {})[(p.service, p.key)] = work
+        for scheme, value, wid in conn.execute(
+            f"SELECT scheme, value, work_id FROM identifiers WHERE work_id IN ({marks})", part
+        ):
+            snap.owners[Identifier(Scheme(scheme), str(value))] = int(wid)
+    snap.taken = {
+        str(r[0]) for r in conn.execute("SELECT key FROM works UNION SELECT alias FROM key_aliases")
+    }
+    return snap
+
+
+def due_works(
+    conn: sqlite3.Connection, older_than: float | None, documents: Sequence[str], now: float
+) -> list[DueWork]:
+    query = "SELECT w.id, w.key, w.checked FROM works w"
+    args: list[Any] = []
+    if documents:
+        marks = ", ".join("?" for _ in documents)
+        query += (
+            f" WHERE w.id IN (SELECT c.work_id FROM citations c JOIN documents d ON d.id = c.document_id"
+            f" WHERE d.source IN ({marks}))"
+        )
+        args.extend(documents)
+    due = {
+        int(wid): DueWork(int(wid), str(key), float(checked), [])
+        for wid, key, checked in conn.execute(query, args)
+        if older_than is None or float(checked) <= now - older_than
+    }
+    for wid, service, key, digest in conn.execute(
+        "SELECT work_id, service, key, digest FROM sources ORDER BY work_id, service, key"
+    ):
+        work = due.get(int(wid))
+        if work is not None:
+            work.sources.append(SourceRef(str(service), str(key), digest))
+    return sorted(due.values(), key=lambda w: (w.checked, w.key))
+
+
+# ---------------------------------------------------------------- writing
+
+
+def apply_plan(conn: sqlite3.Connection, plan: Plan) -> dict[int, int]:
+    """Write ``plan`` inside the caller's transaction; provisional id → real id."""
+    assigned: dict[int, int] = {}
+
+    def real(work_id: int) -> int:
+        return assigned.get(work_id, work_id)
+
+    for op in plan.ops:
+        if isinstance(op, Fold):
+            _fold(conn, real(op.keep), real(op.other), op.alias)
+        elif isinstance(op, WorkWrite):
+            _write_work(conn, op, plan, assigned)
+        elif isinstance(op, DocumentWrite):
+            _write_document(conn, op, plan.now)
+    conn.executemany(
+        "UPDATE works SET checked = ? WHERE id = ?", [(plan.now, real(w)) for w in plan.checked]
+    )
+    return assigned
+
+
+def _fold(conn: sqlite3.Connection, keep: int, other: int, alias: str) -> None:
+    for table in ("sources", "identifiers", "history", "key_aliases", "events"):
+        conn.execute(f"UPDATE {table} SET work_id = ? WHERE work_id = ?", (keep, other))
+    conn.execute(
+        "INSERT OR IGNORE INTO citations (document_id, work_id) SELECT document_id, ? FROM citations WHERE work_id = ?",
+        (keep, other),
+    )
+    conn.execute("DELETE FROM works WHERE id = ?", (other,))
+    conn.execute("INSERT OR REPLACE INTO key_aliases (alias, work_id) VALUES (?, ?)", (alias, keep))
+
+
+def _write_work(
+    conn: sqlite3.Connection, op: WorkWrite, plan: Plan, assigned: dict[int, int]
+) -> None:
+    now = plan.now
+    data = dump(op.work)
+    if op.kind == "new":
+        cur = conn.execute(
+            "INSERT INTO works (key, data, version, created, updated, checked) VALUES (?, ?, ?, ?, ?, ?)",
+            (op.key, data, op.version, now, now, now),
+        )
+        work_id = int(cur.lastrowid or 0)
+        assigned[op.id] = work_id
+    else:
+        work_id = assigned.get(op.id, op.id)
+        if op.kind == "updated":
+            conn.execute(
+                "UPDATE works SET data = ?, version = ?, updated = ?, checked = ? WHERE id = ?",
+                (data, op.version, now, now, work_id),
+            )
+        else:
+            conn.execute(
+                "UPDATE works SET data = ?, checked = ? WHERE id = ?", (data, now, work_id)
+            )
+    if op.kind != "unchanged":
+        conn.execute(
+            "INSERT INTO history (work_id, version, at, source, data, changes, reported) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                work_id,
+                op.version,
+                now,
+                plan.source,
+                data,
+                json.dumps(
+                    [{"field": c.field, "old": c.old, "new": c.new} for c in op.changes],
+                    ensure_ascii=False,
+                ),
+                int(op.reported),
+            ),
+        )
+    conn.executemany(
+        "INSERT INTO events (work_id, kind, notice, date, source, label, detected_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(work_id, e.kind, e.notice, e.date, e.source, e.label, now) for e in op.events],
+    )
+    conn.executemany(
+        "INSERT OR REPLACE INTO sources (work_id, service, key, fetched_at, data, digest) VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            (
+                work_id,
+                s.provenance[0].service,
+                s.provenance[0].key,
+                s.provenance[0].fetched_at,
+                dump(s),
+                s.provenance[0].digest,
+            )
+            for s in op.sources
+        ],
+    )
+    if op.identifiers:
+        conn.executemany(
+            "INSERT OR REPLACE INTO identifiers (scheme, value, work_id) VALUES (?, ?, ?)",
+            [(i.scheme.value, i.value, work_id) for i in op.identifiers],
+        )
+        # Documents stored earlier that mention any of these identifiers now cite this work.
+        conn.execute(
+            """INSERT OR IGNORE INTO citations (document_id, work_id)
+               SELECT DISTINCT m.document_id, i.work_id FROM identifiers i
+               JOIN mentions m ON m.scheme = i.scheme AND m.value = i.value WHERE i.work_id = ?""",
+            (work_id,),
+        )
+
+
+def _write_document(conn: sqlite3.Connection, op: DocumentWrite, now: float) -> None:
+    row = conn.execute("SELECT id FROM documents WHERE source = ?", (op.source,)).fetchone()
+    if row:
+        doc_id = int(row[0])
+        conn.execute("UPDATE documents SET last_seen = ? WHERE id = ?", (now, doc_id))
+        conn.execute("DELETE FROM mentions WHERE document_id = ?", (doc_id,))
+        conn.execute("DELETE FROM citations WHERE document_id = ?", (doc_id,))
+    else:
+        cur = conn.execute(
+            "INSERT INTO documents (source, first_seen, last_seen) VALUES (?, ?, ?)",
+            (op.source, now, now),
+        )
+        doc_id = int(cur.lastrowid or 0)
+    conn.executemany(
+        'INSERT INTO mentions (document_id, scheme, value, raw, start, "end", context) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        [(doc_id, m.scheme.value, m.id, m.raw, m.start, m.end, m.context) for m in op.mentions],
+    )
+    conn.execute(
+        """INSERT OR IGNORE INTO citations (document_id, work_id)
+           SELECT DISTINCT ?, i.work_id FROM mentions m
+           JOIN identifiers i ON i.scheme = m.scheme AND i.value = m.value
+           WHERE m.document_id = ?""",
+        (doc_id, doc_id),
+    )
