@@ -25,6 +25,7 @@ test: lint types unit
 lint: setup
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/ruff format --check src tests benchmarks scripts
+	$(BIN)/python scripts/imports.py --quiet
 
 types: setup
 	$(BIN)/mypy

@@ -257,3 +257,34 @@ def test_killed_refresh_leaves_a_consistent_library_and_the_next_run_finishes(
     assert report["checked"] == 1000 - checked_by_killed
     final = json.loads(env.run("refresh", "--all", "--json").stdout)
     assert final["events"] == []
+
+
+def test_a_refresh_is_not_blocked_by_a_resolve_waiting_on_the_network(lib: Env) -> None:
+    """The lock covers storing, not asking: while a resolve waits on slow services, a
+    scheduled refresh (--wait 0) runs to the end; then the resolve stores its work."""
+    stored = len(json.loads((lib.library / "library.json").read_text(encoding="utf-8")))
+    lib.server.latency = 2.0
+    resolving = subprocess.Popen(
+        [sys.executable, "-m", "refs", "resolve", "-q", "doi:10.1021/acs.jctc.2c01235"],
+        env=lib.env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not any(pool.startswith("crossref") for pool in lib.server.requests):
+            assert resolving.poll() is None, resolving.communicate()
+            assert time.monotonic() < deadline, "the resolve never asked Crossref"
+            time.sleep(0.05)
+        lib.server.latency = 0.0  # the refresh's own requests answer at once
+        refresh = lib.run("refresh", "--all", "--wait", "0", "--json")
+        assert resolving.poll() is None  # the resolve is still waiting for its answer
+        assert refresh.returncode == 0, refresh.stderr
+        assert json.loads(refresh.stdout)["checked"] == stored
+    finally:
+        _out, err = resolving.communicate(timeout=60)
+    assert resolving.returncode == 0, err
+    works = json.loads((lib.library / "library.json").read_text(encoding="utf-8"))
+    assert "10.1021/acs.jctc.2c01235" in {w.get("DOI") for w in works}

@@ -10,11 +10,11 @@ without a title, nothing. The library gives each work its key once (adding a suf
 from __future__ import annotations
 
 import re
+import unicodedata
 
-from refs.normalise.text import ascii_fold
 from refs.work import Name, Work, plain_text
 
-__all__ = ["base_key", "next_free"]
+__all__ = ["ascii_fold", "base_key", "next_free"]
 
 _STOP = {
     "a",
@@ -72,6 +72,12 @@ _STOP = {
     "which",
 }
 _WORD = re.compile(r"[a-z0-9]+")
+
+
+def ascii_fold(text: str) -> str:
+    """Letters without accents: "Mendonça" → "Mendonca"; other scripts are dropped."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if c.isascii() and not unicodedata.combining(c))
 
 
 def _ascii_word(text: str) -> str:

@@ -26,7 +26,6 @@ from refs.identifiers import Scheme
 
 if TYPE_CHECKING:
     from refs.config import Settings
-    from refs.resolve.service import Service
     from refs.work import Work
 
 __all__ = [
@@ -100,15 +99,15 @@ class ServiceSpec:
     incremental: Ref | None = None  # (Settings, {key: since}) -> Service, for refresh
     pools: tuple[str, ...] = field(default=())  # every pool its requests may use
 
-    def make(self, settings: Settings) -> Service:
-        service: Service = _load(self.fetcher)(settings)
-        return service
+    # The service clients are refs.resolve.service.Service objects; typed Any here so
+    # that this module (read by the pure stages) never depends on the network code.
+    def make(self, settings: Settings) -> Any:
+        return _load(self.fetcher)(settings)
 
-    def make_incremental(self, settings: Settings, since: dict[str, str]) -> Service:
+    def make_incremental(self, settings: Settings, since: dict[str, str]) -> Any:
         if self.incremental is None:
             return self.make(settings)
-        service: Service = _load(self.incremental)(settings, since)
-        return service
+        return _load(self.incremental)(settings, since)
 
     def names(self, payload: str) -> dict[Scheme, str]:
         names: dict[Scheme, str] = _load(self.names_of)(payload)

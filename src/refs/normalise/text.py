@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import html
 import re
-import unicodedata
 from typing import Any
 
 from lxml import etree
@@ -21,7 +20,6 @@ from refs.work import DateParts, Name
 
 __all__ = [
     "CSL_TYPES",
-    "ascii_fold",
     "clean_markup",
     "collapse",
     "date_parts",
@@ -445,9 +443,3 @@ CSL_TYPES = frozenset(
         "webpage",
     }
 )
-
-
-def ascii_fold(text: str) -> str:
-    """Letters without accents: "Mendonça" → "Mendonca"; other scripts are dropped."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if c.isascii() and not unicodedata.combining(c))

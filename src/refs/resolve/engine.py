@@ -61,12 +61,13 @@ def build_services(
     ``since`` maps a service name to {key: date}: a refresh's "changed since" dates,
     for services whose spec has an incremental fetcher (Crossref's from-index-date).
     """
-    return {
+    services: dict[str, Service] = {
         name: spec.make_incremental(settings, since[name])
         if since and name in since
         else spec.make(settings)
         for name, spec in REGISTRY.items()
     }
+    return services
 
 
 @dataclass(slots=True)

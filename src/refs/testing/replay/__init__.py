@@ -22,7 +22,26 @@ Modules: :mod:`.data` (the records), :mod:`.answers` (each service's answers),
 
 from __future__ import annotations
 
+import httpx
+
 from refs.testing.replay.data import ReplayData
 from refs.testing.replay.server import Fault, Limit, ReplayServer, published_limits
 
-__all__ = ["Fault", "Limit", "ReplayData", "ReplayServer", "published_limits"]
+__all__ = ["Fault", "Limit", "ReplayData", "ReplayServer", "published_limits", "transport"]
+
+
+def transport(data: ReplayData) -> httpx.MockTransport:
+    """The replay server's answers without a socket: an ``httpx.MockTransport`` for unit
+    tests (no limits, latency or faults; use :class:`ReplayServer` for those)."""
+    from refs.testing.replay.answers import dispatch, route_of
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        target = request.url.raw_path.decode("ascii")
+        _pool, route = route_of(target)
+        answer = dispatch(
+            data, route, request.method, target, dict(request.headers), request.content
+        )
+        headers = [("content-type", answer.content_type), *answer.headers]
+        return httpx.Response(answer.status, headers=headers, content=answer.body)
+
+    return httpx.MockTransport(handle)
