@@ -58,7 +58,7 @@ class WebServer:
     """A tiny loopback site: ``add(path, body, content_type)`` then ``url(path)``."""
 
     def __init__(self) -> None:
-        handler = type("Handler", (_Handler,), {"routes": {}})
+        handler: type[_Handler] = type("Handler", (_Handler,), {"routes": {}})
         self.routes: dict[str, tuple[int, str, bytes, float]] = handler.routes
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)

@@ -40,7 +40,7 @@ def test_doi_pmid_and_pmcid_of_one_paper_are_one_cluster() -> None:
 
 def test_preprint_and_published_version_are_never_merged() -> None:
     """A link that would put two DOIs in one work is refused and noted."""
-    groups = [
+    groups: list[tuple[Identifier, dict[Scheme, str], list[Record]]] = [
         (
             Identifier(DOI, "10.1101/2020.01.22.914952"),
             {DOI: "10.1101/2020.01.22.914952", PMID: "1"},
@@ -58,7 +58,7 @@ def test_preprint_and_published_version_are_never_merged() -> None:
 
 
 def _work(service: str, **fields: object) -> Work:
-    return Work(provenance=[Provenance(service=service, key="k", fetched_at=0)], **fields)  # type: ignore[arg-type]
+    return Work(provenance=[Provenance(service=service, key="k", fetched_at=0)], **fields)
 
 
 def test_merge_precedence_and_reasons() -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import bibtexparser
 import jsonschema
 import pytest
+from bibtexparser.entrypoint import parse_string
+from bibtexparser.library import Library as BibLibrary
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -26,8 +27,8 @@ def crossref(name: str) -> Work:
     return work_from_crossref(json.loads((FIX / name).read_text(encoding="utf-8"))["message"])
 
 
-def parse(text: str) -> bibtexparser.Library:
-    library = bibtexparser.parse_string(text)
+def parse(text: str) -> BibLibrary:
+    library = parse_string(text)
     assert not library.failed_blocks, [b.error for b in library.failed_blocks]
     return library
 

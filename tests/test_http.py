@@ -19,7 +19,7 @@ from refs.registry import Pool
 from refs.resolve.crossref import Crossref
 from refs.resolve.datacite import DataCite
 from refs.resolve.doi_cn import DoiContentNegotiation
-from refs.resolve.engine import Resolver
+from refs.resolve.engine import Resolver, ResolveReport
 from refs.resolve.http import Http
 from refs.resolve.idconv import IdConverter
 from refs.resolve.pubmed import PubMed
@@ -223,20 +223,20 @@ def test_resolver_with_injected_cache_and_transport(data: ReplayData) -> None:
         Identifier(Scheme.PMCID, "PMC10769841"),  # PubMed 38147649 names it: no idconv
     ]
 
-    def run() -> object:
-        async def go() -> object:
+    def run() -> ResolveReport:
+        async def go() -> ResolveReport:
             async with httpx.AsyncClient(transport=transport(data)) as client:
                 return await Resolver(s, cache, client=client, pools=FAST).resolve(ids)
 
         return asyncio.run(go())
 
     report = run()
-    assert [r.status for r in report.resolutions] == ["resolved"] * 3  # type: ignore[attr-defined]
-    assert report.requests == {"crossref": 1, "pubmed": 1}  # type: ignore[attr-defined]
+    assert [r.status for r in report.resolutions] == ["resolved"] * 3
+    assert report.requests == {"crossref": 1, "pubmed": 1}
     again = run()
     assert again.requests == {}
     assert again.from_cache == len(cache.records)
-    assert report.resolutions[2].via.startswith("crosswalk (pubmed:38147649")  # type: ignore[attr-defined]
+    assert (report.resolutions[2].via or "").startswith("crosswalk (pubmed:38147649")
     assert ("idconv", "PMC10769841") not in cache.records
     assert (
         json.loads(cache.records[("crossref", "10.1371/journal.pone.0033693")].payload or "{}")[

@@ -10,9 +10,9 @@ from refs.errors import IdentifierError
 from refs.identifiers import (
     Identifier,
     Scheme,
-    normalize_doi,
-    normalize_pmcid,
-    normalize_pmid,
+    normalise_doi,
+    normalise_pmcid,
+    normalise_pmid,
     parse_identifier,
     scan,
 )
@@ -180,15 +180,15 @@ def test_invalid_identifier_raises_naming_input(text: str, expected_in_message: 
     assert "expected" in message or "write" in message
 
 
-def test_normalize_helpers_refuse_other_schemes() -> None:
-    """normalize_doi refuses a PMID and the PMID/PMCID helpers accept bare numbers."""
-    assert normalize_doi("doi:10.1186/ABC") == "10.1186/abc"
-    assert normalize_pmid("37438700") == "37438700"
-    assert normalize_pmcid("10337094") == "PMC10337094"
+def test_normalise_helpers_refuse_other_schemes() -> None:
+    """normalise_doi refuses a PMID and the PMID/PMCID helpers accept bare numbers."""
+    assert normalise_doi("doi:10.1186/ABC") == "10.1186/abc"
+    assert normalise_pmid("37438700") == "37438700"
+    assert normalise_pmcid("10337094") == "PMC10337094"
     with pytest.raises(IdentifierError):
-        normalize_doi("PMID: 37438700")
+        normalise_doi("PMID: 37438700")
     with pytest.raises(IdentifierError):
-        normalize_pmid("PMC10337094")
+        normalise_pmid("PMC10337094")
 
 
 SCAN_CASES = [
@@ -293,7 +293,7 @@ def test_raw_keeps_label_and_url() -> None:
 
 # ------------------------------------------------------------------ properties
 
-_id_chars = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=300)
+_id_chars = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=300)
 
 
 @given(_id_chars)
@@ -320,7 +320,7 @@ def test_doi_canonical_reparses_to_itself(registrant: int, suffix: str) -> None:
     assert ident.scheme is Scheme.DOI
     assert parse_identifier(ident.value) == ident
     assert parse_identifier(f"https://doi.org/{ident.value}") == ident
-    assert normalize_doi(normalize_doi(ident.value)) == ident.value
+    assert normalise_doi(normalise_doi(ident.value)) == ident.value
 
 
 @given(st.integers(min_value=1, max_value=99_999_999))

@@ -6,6 +6,8 @@ import importlib.util
 import sys
 from pathlib import Path
 
+import pytest
+
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "imports.py"
 spec = importlib.util.spec_from_file_location("imports_script", SCRIPT)
 assert spec is not None
@@ -40,14 +42,10 @@ def test_each_rule_catches_its_breach() -> None:
     ]
 
 
-def test_imports_inside_functions_count(tmp_path: Path) -> None:
+def test_imports_inside_functions_count(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A deferred import (inside a function) is still a dependency."""
     module = tmp_path / "refs" / "keys.py"
     module.parent.mkdir()
     module.write_text("def f():\n    from refs.store import cache\n", encoding="utf-8")
-    original = imports.SRC
-    imports.SRC = tmp_path
-    try:
-        assert "refs.store" in imports.imports_of(module)
-    finally:
-        imports.SRC = original
+    monkeypatch.setattr(imports, "SRC", tmp_path)
+    assert "refs.store" in imports.imports_of(module)

@@ -34,9 +34,9 @@ __all__ = [
     "Identifier",
     "Scheme",
     "canonical",
-    "normalize_doi",
-    "normalize_pmcid",
-    "normalize_pmid",
+    "normalise_doi",
+    "normalise_pmcid",
+    "normalise_pmid",
     "parse_identifier",
     "scan",
 ]
@@ -216,10 +216,10 @@ def _scan_dois(text: str, out: list[Found]) -> None:
         out.append(Found(Scheme.DOI, doi, text[raw_start:end], raw_start, end))
 
 
-def normalize_doi(text: str) -> str:
+def normalise_doi(text: str) -> str:
     """Return the canonical form of one DOI given in any common form.
 
-    >>> normalize_doi("https://doi.org/10.1186/S10194-023-01626-W")
+    >>> normalise_doi("https://doi.org/10.1186/S10194-023-01626-W")
     '10.1186/s10194-023-01626-w'
     """
     ident = parse_identifier(text)
@@ -381,7 +381,7 @@ def _scan_pmc_at(text: str, low: str, pos: int, out: list[Found]) -> None:
     _add_pmcid(out, text, start, bm.end(), bm.group(2))
 
 
-def normalize_pmid(text: str) -> str:
+def normalise_pmid(text: str) -> str:
     """Return the canonical PMID of one PMID given in any common form."""
     ident = parse_identifier(text, default=Scheme.PMID)
     if ident.scheme is not Scheme.PMID:
@@ -390,7 +390,7 @@ def normalize_pmid(text: str) -> str:
     return ident.value
 
 
-def normalize_pmcid(text: str) -> str:
+def normalise_pmcid(text: str) -> str:
     """Return the canonical PMCID (``PMC`` + digits) of one PMCID in any common form."""
     ident = parse_identifier(text, default=Scheme.PMCID)
     if ident.scheme is not Scheme.PMCID:
