@@ -29,8 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_resolve import server_stats, settings_for, start_server
-from refs.app import refresh
-from refs.app import resolve as resolve_inputs
+from refs.app import refresh, resolve_inputs
 
 
 def age_library(library: Path, days: float) -> None:

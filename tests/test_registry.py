@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from refs.app import resolve
+from refs.app import resolve_inputs
 from refs.identifiers import Scheme
 from refs.models import Record
 from refs.registry import (
@@ -94,7 +94,7 @@ def test_a_registered_service_resolves_merges_and_exports(
         assert precedence("title")[0] == "fakeref"
         assert precedence("pmid")[0] == "pubmed"
         settings = settings_for(replay, tmp_path, fakeref_url=web.url(""))
-        run = resolve([str(doc)], settings)
+        run = resolve_inputs([str(doc)], settings)
     assert "fakeref" not in REGISTRY
     assert "fake" not in POOLS
     assert run.report.requests.get("fakeref") == 1

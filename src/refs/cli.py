@@ -194,8 +194,8 @@ AbstractsOpt = Annotated[
 ]
 
 
-@app.command()
-def resolve(
+@app.command("resolve")
+def resolve_command(
     inputs: Annotated[
         list[str],
         typer.Argument(
@@ -256,7 +256,7 @@ def resolve(
     stderr. Exit status 0 when everything resolved, 1 otherwise (0 with
     --allow-unresolved), 2 for usage errors, 3 when the library is locked.
     """
-    from refs.app import resolve as run_resolve
+    from refs.app import resolve_inputs
     from refs.config import load_settings
     from refs.console import StderrReporter, print_resolve_report, resolve_report_json
 
@@ -268,7 +268,7 @@ def resolve(
     )
     reporter = StderrReporter(quiet=quiet)
     wants_export = output is not None or output_format is not None
-    run = run_resolve(
+    run = resolve_inputs(
         inputs,
         settings,
         offline=offline,
@@ -400,12 +400,15 @@ def export_command(
     field `sources`, CSL-JSON `custom.sources`) and its retraction or correction
     status (BibTeX `note`, CSL-JSON `custom.status`).
     """
-    from refs.app import export
+    from refs.app import export_library
     from refs.config import load_settings
 
     settings = load_settings()
     fmt = _output_format(output_format, output)
-    _emit(export(settings, fmt, document=document, unicode=unicode, abstracts=abstracts), output)
+    _emit(
+        export_library(settings, fmt, document=document, unicode=unicode, abstracts=abstracts),
+        output,
+    )
 
 
 def _exit_code(exc: RefsError) -> int:

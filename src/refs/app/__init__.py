@@ -6,8 +6,8 @@ documents ─extract→ mentions ─resolve→ raw records ─normalise→ works
 * :func:`resolve_identifiers`: identifiers → raw records (cache and services);
 * :func:`build_works`: resolved records → normalised, deduplicated clusters of works;
 * :func:`store_works`: clusters and documents → the library (planned, one transaction);
-* :func:`library_entries`, :func:`render`, :func:`export`: the library → BibTeX / CSL-JSON;
-* :func:`resolve` and :func:`refresh`: the two commands that compose them, holding the
+* :func:`library_entries`, :func:`render`, :func:`export_library`: the library → BibTeX / CSL-JSON;
+* :func:`resolve_inputs` and :func:`refresh`: the two commands that compose them, holding the
   library's lock only while writing the library and its exports.
 
 Each command of the CLI calls one of these.
@@ -15,7 +15,7 @@ Each command of the CLI calls one of these.
 
 from __future__ import annotations
 
-from refs.app.exporting import export, library_entries, render, write_library_exports
+from refs.app.exporting import export_library, library_entries, render, write_library_exports
 from refs.app.inputs import DocumentResult, extract_documents, split_inputs
 from refs.app.refreshing import NotChecked, RefreshReport, refresh
 from refs.app.resolving import (
@@ -24,8 +24,8 @@ from refs.app.resolving import (
     StoreSummary,
     build_works,
     normalise_records,
-    resolve,
     resolve_identifiers,
+    resolve_inputs,
     store_works,
 )
 from refs.app.stores import library_exists, open_cache, open_library, opened_library
@@ -38,7 +38,7 @@ __all__ = [
     "ResolveRun",
     "StoreSummary",
     "build_works",
-    "export",
+    "export_library",
     "extract_documents",
     "library_entries",
     "library_exists",
@@ -48,8 +48,8 @@ __all__ = [
     "opened_library",
     "refresh",
     "render",
-    "resolve",
     "resolve_identifiers",
+    "resolve_inputs",
     "split_inputs",
     "store_works",
     "write_library_exports",

@@ -15,7 +15,7 @@ from refs.storage import Library
 __all__ = [
     "LIBRARY_EXPORTS",
     "check_documents",
-    "export",
+    "export_library",
     "library_entries",
     "render",
     "write_exports",
@@ -69,7 +69,7 @@ def library_entries(
     ]
 
 
-def export(
+def export_library(
     settings: Settings,
     fmt: ExportFormat,
     *,

@@ -24,8 +24,8 @@ __all__ = [
     "StoreSummary",
     "build_works",
     "normalise_records",
-    "resolve",
     "resolve_identifiers",
+    "resolve_inputs",
     "store_works",
 ]
 
@@ -162,7 +162,7 @@ class ResolveRun:
         return [d for d in self.documents if d.error is not None]
 
 
-def resolve(
+def resolve_inputs(
     inputs: Sequence[str],
     settings: Settings,
     *,
