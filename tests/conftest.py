@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pytest
 
@@ -120,6 +120,9 @@ def library(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Library]
 from refs.config import Settings, load_settings  # noqa: E402
 from refs.testing.replay import ReplayData, ReplayServer  # noqa: E402
 
+if TYPE_CHECKING:
+    from refs.resolve.engine import ResolveReport
+
 
 @pytest.fixture(scope="session")
 def replay_data() -> ReplayData:
@@ -151,3 +154,70 @@ def settings_for(server: ReplayServer, tmp_path: Path, **overrides: object) -> S
     }
     values.update(overrides)
     return load_settings(values, environ={})
+
+
+class Local:
+    """The replay answers without a socket (httpx.MockTransport) and a fresh cache."""
+
+    def __init__(self, data: ReplayData, tmp: Path) -> None:
+        from refs.testing.replay.answers import mounts
+
+        self.data = data
+        self.tmp = tmp
+        self.urls = {name: f"http://replay.test{mount}" for name, mount in mounts().items()}
+        self.settings = self.settings_with()
+        self.seen: list[str] = []  # every request target, in order
+
+    def settings_with(self, **overrides: object) -> Settings:
+        values: dict[str, object] = {
+            **self.urls,
+            "cache": self.tmp / "cache",
+            "library": self.tmp / "references",
+            "mailto": "tests@example.org",
+            **overrides,
+        }
+        return load_settings(values, environ={})
+
+    def run(
+        self, ids: list[str], *, negative_ttl: float | None = None, **kwargs: Any
+    ) -> ResolveReport:
+        """Resolve ``ids`` (parsed) through the replay answers; the cache persists."""
+        import asyncio
+
+        import httpx
+
+        from refs.identifiers import parse_identifier
+        from refs.registry import POOLS, Pool
+        from refs.resolve.engine import Resolver
+        from refs.store.cache import Cache
+        from refs.testing.replay import transport
+
+        settings = (
+            self.settings if negative_ttl is None else self.settings_with(negative_ttl=negative_ttl)
+        )
+        fast = {name: Pool(name, 1000.0, p.concurrency) for name, p in POOLS.items()}
+
+        inner = transport(self.data)
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            self.seen.append(request.url.raw_path.decode("ascii"))
+            return inner.handle_request(request)
+
+        async def go() -> ResolveReport:
+            async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+                resolver = Resolver(settings, cache, client=client, pools=fast, **kwargs)
+                return await resolver.resolve([parse_identifier(i) for i in ids])
+
+        cache = Cache(settings.cache)
+        try:
+            return asyncio.run(go())
+        finally:
+            cache.close()
+
+
+@pytest.fixture
+def local(replay_data: ReplayData, tmp_path: Path) -> Local:
+    """Socket-free resolution over a private copy of the recorded records."""
+    import copy
+
+    return Local(copy.deepcopy(replay_data), tmp_path)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from refs.config import Settings
-from refs.identifiers import Scheme, parse_identifier
+from refs.identifiers import parse_identifier
 from refs.registry import Pool
 from refs.resolve.engine import Resolution, Resolver, ResolveReport
 from refs.store.cache import Cache
@@ -30,116 +30,6 @@ def run(settings: Settings, ids: list[str], **kwargs: object) -> ResolveReport:
 
 def by_id(report: ResolveReport) -> dict[str, Resolution]:
     return {str(r.identifier): r for r in report.resolutions}
-
-
-def test_one_paper_cited_three_ways_ends_with_all_its_identifiers(
-    replay: ReplayServer, tmp_path: Path
-) -> None:
-    """PMID, PMCID and DOI of one paper each resolve, and each knows the other two."""
-    report = run(settings_for(replay, tmp_path), ["PMID:38147649", "PMC10769841"])
-    results = by_id(report)
-    expected = {
-        Scheme.PMID: "38147649",
-        Scheme.PMCID: "PMC10769841",
-        Scheme.DOI: "10.1073/pnas.2308706120",
-    }
-    assert results["pmid:38147649"].identifiers == expected
-    assert results["pmcid:PMC10769841"].identifiers == expected
-    # The PMCID is named by the PubMed record: no ID-converter request was needed.
-    assert report.requests == {"pubmed": 1}
-
-
-def test_every_service_and_fallback(replay: ReplayServer, tmp_path: Path) -> None:
-    """Crossref, DataCite (by prefix), doi.org content negotiation, PubMed, idconv; not-founds named."""
-    report = run(
-        settings_for(replay, tmp_path),
-        [
-            CROSSREF_DOI,
-            "10.5281/zenodo.1196821",
-            "10.1126/science.169.3946.635",
-            "PMID:29915538",
-            "PMC3292175",
-            "10.9999/unknown",
-            "PMID:1",
-            "PMC999999",
-        ],
-    )
-    r = by_id(report)
-    assert r[f"doi:{CROSSREF_DOI}"].via == "crossref"
-    assert r["doi:10.5281/zenodo.1196821"].via == "datacite"
-    assert r["doi:10.1126/science.169.3946.635"].via == "doi.org"
-    assert r["pmid:29915538"].identifiers[Scheme.PMCID] == "PMC5994433"
-    # PMC3292175: the ID converter knows it, but neither PubMed nor any DOI agency here does.
-    assert r["pmcid:PMC3292175"].status == "not_found"
-    assert r["pmcid:PMC3292175"].identifiers[Scheme.PMID] == "22389645"
-    assert "PMID 22389645" in (r["pmcid:PMC3292175"].reason or "")
-    assert r["doi:10.9999/unknown"].status == "not_found"
-    assert "Crossref" in (r["doi:10.9999/unknown"].reason or "")
-    assert r["pmid:1"].status == "not_found"
-    assert r["pmcid:PMC999999"].reason == "ID converter: invalid article id"
-    assert replay.requests["crossref-list"] == 1  # both Crossref DOIs in one list request
-
-
-def test_batches_are_full_and_few(replay: ReplayServer, tmp_path: Path) -> None:
-    """250 DOIs, 450 PMIDs and 201 PMCIDs take the minimum number of requests."""
-    dois, pmids, pmcids = replay.data.synthesize(250, 450, 201, prefix="10.5555/batch")
-    report = run(settings_for(replay, tmp_path), dois + [f"PMID:{p}" for p in pmids] + pmcids)
-    assert report.count("resolved") == 901
-    # ceil(250/100) lists; ceil(450/200) + ceil(201/200) efetch; ceil(201/200) idconv.
-    assert report.requests == {"crossref": 3, "idconv": 2, "pubmed": 5}
-
-
-def test_rerun_is_free_and_offline_works(replay: ReplayServer, tmp_path: Path) -> None:
-    """A rerun makes no request; --offline resolves from the cache and reports what is missing."""
-    settings = settings_for(replay, tmp_path)
-    ids = [CROSSREF_DOI, "PMID:38147649", "PMC10769841", "10.5281/zenodo.1196821"]
-    first = run(settings, ids)
-    assert first.count("resolved") == 4
-    replay.reset_counters()
-    second = run(settings, ids)
-    assert second.requests == {}
-    assert sum(replay.requests.values()) == 0
-    assert second.count("resolved") == 4
-    offline = run(settings, [*ids, "PMID:29915538"], offline=True)
-    r = by_id(offline)
-    assert r["pmid:38147649"].status == "resolved"
-    assert r["pmid:29915538"].status == "failed"
-    assert "not in the cache" in (r["pmid:29915538"].reason or "")
-    assert sum(replay.requests.values()) == 0
-
-
-def test_max_age_refetches_and_offline_marks_stale(replay: ReplayServer, tmp_path: Path) -> None:
-    """Records older than --max-age are fetched again; offline they are used and marked stale."""
-    settings = settings_for(replay, tmp_path)
-    run(settings, [CROSSREF_DOI])
-    time.sleep(0.05)
-    replay.reset_counters()
-    again = run(settings, [CROSSREF_DOI], max_age=0.01)
-    assert again.requests == {"crossref": 1}
-    time.sleep(0.05)
-    offline = run(settings, [CROSSREF_DOI], offline=True, max_age=0.01)
-    assert offline.resolutions[0].status == "resolved"
-    assert offline.resolutions[0].stale
-
-
-def test_not_found_is_cached_briefly(replay: ReplayServer, tmp_path: Path) -> None:
-    """A not-found answer is cached, but only for the negative TTL."""
-    run(settings_for(replay, tmp_path), ["PMID:1"])
-    replay.reset_counters()
-    run(settings_for(replay, tmp_path), ["PMID:1"])
-    assert sum(replay.requests.values()) == 0
-    run(settings_for(replay, tmp_path, negative_ttl=0), ["PMID:1"])
-    assert replay.requests["ncbi"] == 1
-
-
-def test_deleting_the_cache_loses_nothing_but_time(replay: ReplayServer, tmp_path: Path) -> None:
-    """Without the cache the same identifiers resolve the same way, with requests again."""
-    settings = settings_for(replay, tmp_path)
-    first = run(settings, [CROSSREF_DOI, "PMID:38147649"])
-    (settings.cache / "records.sqlite").unlink()
-    second = run(settings, [CROSSREF_DOI, "PMID:38147649"])
-    assert [r.to_dict() for r in first.resolutions] == [r.to_dict() for r in second.resolutions]
-    assert second.requests == {"crossref": 1, "pubmed": 1}
 
 
 # ------------------------------------------------------------------ faults

@@ -1,0 +1,114 @@
+"""The resolver's plan: chains, crosswalks, batching, the cache. Over the replay answers
+as an httpx.MockTransport: no sockets, no waits (faults and limits: test_resolve.py)."""
+
+from __future__ import annotations
+
+import time
+
+from refs.identifiers import Scheme
+from refs.resolve.engine import Resolution, ResolveReport
+from tests.conftest import Local
+
+CROSSREF_DOI = "10.1371/journal.pone.0033693"
+
+
+def by_id(report: ResolveReport) -> dict[str, Resolution]:
+    return {str(r.identifier): r for r in report.resolutions}
+
+
+def test_one_paper_cited_three_ways_ends_with_all_its_identifiers(local: Local) -> None:
+    """PMID, PMCID and DOI of one paper each resolve, and each knows the other two."""
+    report = local.run(["PMID:38147649", "PMC10769841"])
+    results = by_id(report)
+    expected = {
+        Scheme.PMID: "38147649",
+        Scheme.PMCID: "PMC10769841",
+        Scheme.DOI: "10.1073/pnas.2308706120",
+    }
+    assert results["pmid:38147649"].identifiers == expected
+    assert results["pmcid:PMC10769841"].identifiers == expected
+    # The PMCID is named by the PubMed record: no ID-converter request was needed.
+    assert report.requests == {"pubmed": 1}
+
+
+def test_every_service_and_fallback(local: Local) -> None:
+    """Crossref, DataCite (by prefix), doi.org content negotiation, PubMed, idconv; not-founds named."""
+    report = local.run(
+        [
+            CROSSREF_DOI,
+            "10.5281/zenodo.1196821",
+            "10.1126/science.169.3946.635",
+            "PMID:29915538",
+            "PMC3292175",
+            "10.9999/unknown",
+            "PMID:1",
+            "PMC999999",
+        ],
+    )
+    r = by_id(report)
+    assert r[f"doi:{CROSSREF_DOI}"].via == "crossref"
+    assert r["doi:10.5281/zenodo.1196821"].via == "datacite"
+    assert r["doi:10.1126/science.169.3946.635"].via == "doi.org"
+    assert r["pmid:29915538"].identifiers[Scheme.PMCID] == "PMC5994433"
+    # PMC3292175: the ID converter knows it, but neither PubMed nor any DOI agency here does.
+    assert r["pmcid:PMC3292175"].status == "not_found"
+    assert r["pmcid:PMC3292175"].identifiers[Scheme.PMID] == "22389645"
+    assert "PMID 22389645" in (r["pmcid:PMC3292175"].reason or "")
+    assert r["doi:10.9999/unknown"].status == "not_found"
+    assert "Crossref" in (r["doi:10.9999/unknown"].reason or "")
+    assert r["pmid:1"].status == "not_found"
+    assert r["pmcid:PMC999999"].reason == "ID converter: invalid article id"
+    lists = [t for t in local.seen if t.startswith("/crossref/works?")]
+    assert len(lists) == 1  # the Crossref DOIs waiting together went in one list request
+
+
+def test_batches_are_full_and_few(local: Local) -> None:
+    """250 DOIs, 450 PMIDs and 201 PMCIDs take the minimum number of requests."""
+    dois, pmids, pmcids = local.data.synthesize(250, 450, 201, prefix="10.5555/batch")
+    report = local.run(dois + [f"PMID:{p}" for p in pmids] + pmcids)
+    assert report.count("resolved") == 901
+    # ceil(250/100) lists; ceil(450/200) + ceil(201/200) efetch; ceil(201/200) idconv.
+    assert report.requests == {"crossref": 3, "idconv": 2, "pubmed": 5}
+
+
+def test_rerun_is_free_and_offline_works(local: Local) -> None:
+    """A rerun makes no request; --offline resolves from the cache and reports what is missing."""
+    ids = [CROSSREF_DOI, "PMID:38147649", "PMC10769841", "10.5281/zenodo.1196821"]
+    first = local.run(ids)
+    assert first.count("resolved") == 4
+    second = local.run(ids)
+    assert second.requests == {}
+    assert second.count("resolved") == 4
+    offline = local.run([*ids, "PMID:29915538"], offline=True)
+    r = by_id(offline)
+    assert r["pmid:38147649"].status == "resolved"
+    assert r["pmid:29915538"].status == "failed"
+    assert "not in the cache" in (r["pmid:29915538"].reason or "")
+
+
+def test_max_age_refetches_and_offline_marks_stale(local: Local) -> None:
+    """Records older than --max-age are fetched again; offline they are used and marked stale."""
+    local.run([CROSSREF_DOI])
+    time.sleep(0.05)
+    again = local.run([CROSSREF_DOI], max_age=0.01)
+    assert again.requests == {"crossref": 1}
+    time.sleep(0.05)
+    offline = local.run([CROSSREF_DOI], offline=True, max_age=0.01)
+    assert offline.resolutions[0].status == "resolved"
+    assert offline.resolutions[0].stale
+
+
+def test_not_found_is_cached_briefly(local: Local) -> None:
+    """A not-found answer is cached, but only for the negative TTL."""
+    assert local.run(["PMID:1"]).requests == {"pubmed": 1}
+    assert local.run(["PMID:1"]).requests == {}
+    assert local.run(["PMID:1"], negative_ttl=0).requests == {"pubmed": 1}
+
+
+def test_deleting_the_cache_loses_nothing_but_time(local: Local) -> None:
+    """Without the cache the same identifiers resolve the same way, with requests again."""
+    first = local.run([CROSSREF_DOI, "PMID:38147649"])
+    (local.settings.cache / "records.sqlite").unlink()
+    second = local.run([CROSSREF_DOI, "PMID:38147649"])
+    assert [r.to_dict() for r in first.resolutions] == [r.to_dict() for r in second.resolutions]
+    assert second.requests == {"crossref": 1, "pubmed": 1}
