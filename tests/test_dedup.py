@@ -120,3 +120,25 @@ def test_status_events_are_united() -> None:
     merged = merge_works([_work("pubmed", pmid="9500320"), work])
     assert merged.retracted
     assert merged.pmid == "9500320"
+
+
+def test_a_refused_merge_is_noted_only_on_the_works_it_concerns() -> None:
+    """The note that pmid:12 and pmid:13 were kept apart reaches their clusters, not the
+    work of pmid:1 (whose identifier is a prefix of theirs)."""
+
+    def record(key: str, names: dict[Scheme, str]) -> Record:
+        return Record("pubmed", key, "ok", 1.0, "<x/>", names=names)
+
+    shared = {DOI: "10.1000/shared"}
+    groups: list[tuple[Identifier, dict[Scheme, str], list[Record]]] = [
+        (Identifier(PMID, "12"), {PMID: "12"}, [record("12", {PMID: "12", **shared})]),
+        (Identifier(PMID, "13"), {PMID: "13"}, [record("13", {PMID: "13", **shared})]),
+        (Identifier(PMID, "1"), {PMID: "1"}, [record("1", {PMID: "1"})]),
+    ]
+    clusters, where = cluster_records(groups)
+    notes = {tuple(sorted(c.identifiers.values())): c.notes for c in clusters}
+    assert notes[("1",)] == []
+    refused = [n for c in clusters for n in c.notes if n.startswith("not merged")]
+    assert refused
+    assert all("pmid:12" in n and "pmid:13" in n for n in refused)
+    assert where[Identifier(PMID, "1")] != where[Identifier(PMID, "12")]

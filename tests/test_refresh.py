@@ -288,3 +288,14 @@ def test_a_refresh_is_not_blocked_by_a_resolve_waiting_on_the_network(lib: Env) 
     assert resolving.returncode == 0, err
     works = json.loads((lib.library / "library.json").read_text(encoding="utf-8"))
     assert "10.1021/acs.jctc.2c01235" in {w.get("DOI") for w in works}
+
+
+def test_older_than_is_read_in_both_spellings(lib: Env) -> None:
+    """--older-than=365d (with '=') limits a --document refresh just as --older-than 365d does."""
+    doc = "examples/reading-list.txt"
+    for args in (("--older-than=365d",), ("--older-than", "365d")):
+        result = lib.run("refresh", "--document", doc, *args, "--json")
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["checked"] == 0  # checked on 2026-10-01: not due
+    every = json.loads(lib.run("refresh", "--document", doc, "--json").stdout)
+    assert every["checked"] > 0  # --document alone re-checks the document's works
