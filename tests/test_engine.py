@@ -112,3 +112,31 @@ def test_deleting_the_cache_loses_nothing_but_time(local: Local) -> None:
     second = local.run([CROSSREF_DOI, "PMID:38147649"])
     assert [r.to_dict() for r in first.resolutions] == [r.to_dict() for r in second.resolutions]
     assert second.requests == {"crossref": 1, "pubmed": 1}
+
+
+def test_short_dois_are_expanded_then_resolved_and_stored(local: Local) -> None:
+    """doi:10/aabbe costs one handle request (cached), then the DOI it names resolves; the
+    stored work carries both, so the document citing the shortDOI cites the work."""
+    from refs.app import build_works, store_works
+    from refs.extract import extract
+    from refs.models import Document, Format
+    from refs.store.library import SQLiteLibrary
+
+    # Derived in the test: the fixture's alias answer, pointed at a DOI the index holds.
+    local.data.handles["10/aabbe"] = local.data.handles["10/aabbe"].replace(
+        "10.1000/182", CROSSREF_DOI
+    )
+    report = local.run(["doi:10/aabbe", "doi:10/zzzzz"])
+    found, missing = report.resolutions
+    assert (str(found.identifier), found.status) == ("doi:10/aabbe", "resolved")
+    assert found.identifiers[Scheme.DOI] == CROSSREF_DOI
+    assert (found.via or "").startswith("handle 10/aabbe → crossref")
+    assert missing.status == "not_found"
+    assert "shortDOI" in (missing.reason or "")
+    assert report.requests == {"handle": 2, "crossref": 1}
+    assert local.run(["doi:10/aabbe"]).requests == {}  # cached, alias and record alike
+    doc = Document("post.md", "As shown (https://doi.org/10/aabbe), it works.", Format.MARKDOWN)
+    with SQLiteLibrary(local.tmp / "references") as library:
+        store_works(library, build_works(report), [(doc.source, extract(doc))])
+        (work,) = library.works(document="post.md")
+    assert work.work.doi == CROSSREF_DOI

@@ -47,6 +47,8 @@ class WorkCluster:
     identifiers: dict[Scheme, str]
     records: Sequence[Work]
     notes: Sequence[str] = ()
+    # Registered aliases the documents cited it by (shortDOIs): stored with its identifiers.
+    aliases: Sequence[Identifier] = ()
 
 
 @dataclass(slots=True)
@@ -77,7 +79,7 @@ def _age(work_id: int) -> tuple[bool, int]:
 
 
 def _identifiers_of(cluster: WorkCluster) -> list[Identifier]:
-    idents = [Identifier(s, v) for s, v in cluster.identifiers.items()]
+    idents = [Identifier(s, v) for s, v in cluster.identifiers.items()] + list(cluster.aliases)
     for w in cluster.records:
         idents += [Identifier(Scheme(s), v) for s, v in w.identifiers().items()]
     return idents

@@ -240,6 +240,19 @@ register(
         order=10,
     )
 )
+# shortDOIs (10/aabbe) are aliases: expanded to the DOI they name, which then resolves.
+register(
+    ServiceSpec(
+        name="handle",
+        pool="doi",
+        url=_URLS["doi"],
+        fetcher="refs.resolve.handle:DoiHandles",
+        names_of="refs.records.handle:names_of",
+        serves=(Scheme.DOI,),
+        order=0,
+        claims="refs.identifiers:is_short_doi",
+    )
+)
 register(
     ServiceSpec(
         name="datacite",

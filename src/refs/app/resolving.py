@@ -83,13 +83,21 @@ def build_works(report: ResolveReport) -> BuiltWorks:
     from refs.dedup import cluster_records
 
     resolved = [r for r in report.resolutions if r.status == "resolved"]
-    clusters, _where = cluster_records((r.identifier, r.identifiers, r.records) for r in resolved)
+    clusters, where = cluster_records(
+        (r.canonical or r.identifier, r.identifiers, r.records) for r in resolved
+    )
+    aliases: dict[int, list[Identifier]] = {}
+    for r in resolved:
+        if r.canonical is not None and r.canonical in where:
+            aliases.setdefault(where[r.canonical], []).append(r.identifier)
     built = BuiltWorks(duplicates_merged=max(0, len(resolved) - len(clusters)))
-    for cluster in clusters:
+    for index, cluster in enumerate(clusters):
         works, warnings = normalise_records(cluster.records)
         built.warnings += warnings
         if works:
-            built.clusters.append(WorkCluster(cluster.identifiers, works, cluster.notes))
+            built.clusters.append(
+                WorkCluster(cluster.identifiers, works, cluster.notes, aliases.get(index, []))
+            )
         else:
             ids = ", ".join(str(i) for i in cluster.identifier_list())
             built.warnings.append(
@@ -127,6 +135,7 @@ def store_works(
     from refs.planner import plan_store
 
     wanted = [Identifier(s, v) for c in built.clusters for s, v in c.identifiers.items()]
+    wanted += [a for c in built.clusters for a in c.aliases]
     wanted += [
         Identifier(Scheme(s), v)
         for c in built.clusters

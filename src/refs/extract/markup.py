@@ -31,19 +31,24 @@ from refs.models import Mention
 __all__ = ["extract_html", "extract_xml"]
 
 # A start tag with its attributes; quoted values may hold ">".
+# Possessive quantifiers and no "<" in names or bare values: a start tag that does not
+# close fails at once instead of backtracking (`'<meta ' * 8000` stays linear).
 _TAG = re.compile(
-    r"<([A-Za-z][A-Za-z0-9:_.-]*)"
-    r"((?:\s+[^\s\"'>/=]+(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s\"'=<>`]+))?)*)\s*/?>"
+    r"<([A-Za-z][A-Za-z0-9:_.-]*+)"
+    r"((?:\s++[^\s\"'<>/=]++(?:\s*+=\s*+(?:\"[^\"]*+\"|'[^']*+'|[^\s\"'=<>`]++))?+)*+)\s*+/?>"
 )
 _ATTR = re.compile(r"([^\s\"'>/=]+)(?:\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s\"'=<>`]+)))?")
 
+# Every region pattern that skips to a closing mark also ends at the end of the text
+# (``|\Z``): a pattern that can fail after scanning ahead would rescan from each start
+# and make '<head>' * 40000 quadratic.
 _HTML_SKIP = re.compile(
     r"<!--.*?(?:-->|\Z)|<(script|style|template)\b[^>]*>.*?(?:</\1\s*>|\Z)", re.S | re.I
 )
-_HTML_HEAD = re.compile(r"<head\b[^>]*>.*?(?:</head\s*>|<body\b)", re.S | re.I)
+_HTML_HEAD = re.compile(r"<head\b[^>]*>.*?(?:</head\s*>|<body\b|\Z)", re.S | re.I)
 _XML_SKIP = re.compile(
     r"<!--.*?(?:-->|\Z)|<\?.*?(?:\?>|\Z)|<!DOCTYPE[^>]*>"
-    r"|<article-id\b[^>]*>.*?</article-id\s*>|<self-uri\b[^>]*>.*?</self-uri\s*>",
+    r"|<article-id\b[^>]*>.*?(?:</article-id\s*>|\Z)|<self-uri\b[^>]*>.*?(?:</self-uri\s*>|\Z)",
     re.S,
 )
 _META = re.compile(r"<meta\b", re.I)
@@ -53,6 +58,7 @@ _META_VALUE_SCHEMES = {"citation_pmid": Scheme.PMID, "citation_pmcid": Scheme.PM
 _LINK_TAGS = {"a", "area"}
 _WINDOW = 700
 _XML_ID = re.compile(r"<(pub-id|object-id)\b([^>]*)>([^<]*)</\1\s*>")
+_SPACE = re.compile(r"\s+")
 _XML_EXT_LINK = re.compile(r"<ext-link\b")
 _TYPE_SCHEME = {
     "doi": Scheme.DOI,
@@ -83,8 +89,13 @@ class _Regions:
         return i >= 0 and pos < self.ends[i]
 
 
+# Tags are parsed within this many characters: every parse and every look back for
+# the tag around a hit is bounded, so extraction stays linear in hostile markup.
+TAG_MAX = 16_384
+
+
 def _parse_tag(src: str, lt: int) -> _Tag | None:
-    m = _TAG.match(src, lt)
+    m = _TAG.match(src, lt, lt + TAG_MAX)
     if m is None:
         return None
     attrs: dict[str, tuple[str, int, int]] = {}
@@ -105,7 +116,7 @@ def _parse_tag(src: str, lt: int) -> _Tag | None:
 
 def _enclosing_tag(src: str, pos: int) -> _Tag | None:
     """The tag whose markup holds ``pos`` (inside an attribute value), if any."""
-    lt = src.rfind("<", 0, pos)
+    lt = src.rfind("<", max(0, pos - TAG_MAX), pos)
     if lt < 0 or src.rfind(">", lt, pos) >= 0:
         return None
     tag = _parse_tag(src, lt)
@@ -158,6 +169,9 @@ def _value_found(scheme: Scheme, value: str, start: int) -> Found | None:
         return None
     offset = value.find(text)
     plain = html.unescape(text) if "&" in text else text
+    # The element says what the value is, so white space inside it is a typo
+    # ("10.1371/journal.pmed. 1001779"), not the end of the identifier.
+    plain = _SPACE.sub("", plain)
     try:
         if scheme is Scheme.DOI:
             ident = parse_identifier(plain)
@@ -240,9 +254,12 @@ def _html_attr_ok(tag: _Tag, attr: str | None) -> bool:
 def extract_xml(source: str, src: str) -> list[Mention]:
     """Citations in JATS (or other) XML: text, links and typed identifier elements."""
     skip = _Regions(_merge([m.span() for m in _XML_SKIP.finditer(src)]))
+    typed = [m for m in _XML_ID.finditer(src) if _typed_scheme(src, m) is not None]
+    # Hits inside a typed element are read from its whole value below.
+    values = _Regions(_merge([m.span(3) for m in typed]))
     mentions: list[Mention] = []
     for f in scan(src):
-        if f.start in skip:
+        if f.start in skip or f.start in values or f.end - 1 in values:
             continue
         tag = _enclosing_tag(src, f.start)
         if tag is not None and _attr_at(tag, f.start) not in {"xlink:href", "href"}:
@@ -250,13 +267,9 @@ def extract_xml(source: str, src: str) -> list[Mention]:
         if tag is None and _inside_any_tag(src, f.start):
             continue
         mentions.append(_mention(source, src, f, tag, xml=True))
-    for m in _XML_ID.finditer(src):
-        if m.start() in skip:
-            continue
-        tag = _parse_tag(src, m.start())
-        kind = tag.attrs.get("pub-id-type", ("", 0, 0))[0].lower() if tag else ""
-        scheme = _TYPE_SCHEME.get(kind)
-        if scheme is None:
+    for m in typed:
+        scheme = _typed_scheme(src, m)
+        if m.start() in skip or scheme is None:
             continue
         found = _value_found(scheme, m.group(3), m.start(3))
         if found is not None:
@@ -273,6 +286,13 @@ def extract_xml(source: str, src: str) -> list[Mention]:
         if found is not None:
             mentions.append(_mention(source, src, found, tag, xml=True))
     return _dedupe(mentions)
+
+
+def _typed_scheme(src: str, m: re.Match[str]) -> Scheme | None:
+    """The scheme a ``<pub-id pub-id-type="…">`` (or ``<object-id>``) element states."""
+    tag = _parse_tag(src, m.start())
+    kind = tag.attrs.get("pub-id-type", ("", 0, 0))[0].lower() if tag else ""
+    return _TYPE_SCHEME.get(kind)
 
 
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

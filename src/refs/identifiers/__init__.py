@@ -25,15 +25,17 @@ import re
 from collections.abc import Iterator
 
 from refs.errors import IdentifierError
-from refs.identifiers.doi import DOI_FULL, scan_dois
+from refs.identifiers.doi import DOI_FULL, is_short_doi, scan_dois, scan_short_dois
 from refs.identifiers.model import Found, Identifier, Scheme
 from refs.identifiers.ncbi import scan_ncbi
+from refs.identifiers.publishers import scan_publisher_urls
 
 __all__ = [
     "Found",
     "Identifier",
     "Scheme",
     "canonical",
+    "is_short_doi",
     "iter_identifiers",
     "normalise_doi",
     "normalise_pmcid",
@@ -86,6 +88,10 @@ def scan(text: str) -> list[Found]:
     found: list[Found] = []
     if "10." in text:
         scan_dois(text, found)
+    if "10/" in text:
+        scan_short_dois(text, found)
+    if "/articles/" in text or "/content/early/" in text:
+        scan_publisher_urls(text, found)
     scan_ncbi(text, found)
     if len(found) < 2:
         return found

@@ -7,7 +7,7 @@ from urllib.parse import unquote
 
 from refs.identifiers.model import Found, Scheme
 
-__all__ = ["DOI_FULL", "URL_HEAD_BEFORE", "scan_dois"]
+__all__ = ["DOI_FULL", "URL_HEAD_BEFORE", "is_short_doi", "scan_dois", "scan_short_dois"]
 
 # Prefix "10." + registrant code (4-9 digits, optionally dotted sub-prefixes), then
 # "/" or its URL encoding. Crossref's DOI-matching blog (2015-08-11) uses 4-9 digits.
@@ -31,6 +31,13 @@ _ESCAPED_GT = re.compile(r"&(?:gt|#62|#[xX]0*3[eE]);")
 _ENTITY = re.compile(r"&(?:[A-Za-z][A-Za-z0-9]{1,8}|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});")
 # "…; citation_pmid=123" inside a citation_reference meta tag.
 _FIELD_AFTER = re.compile(r";\s*[A-Za-z_]+=")
+# The next query parameter of a URL: "…?uri=info:doi/10.1371/journal.pmed.1001779&type=…".
+# (DOIs holding "&" have it before a digit: 10.1207/S15327949PAM0103&4_2.)
+_PARAM_AFTER = re.compile(r"&[A-Za-z_][\w.-]*=")
+# A DOI directly followed by an ellipsis was cut short for display (link text, tables).
+_ELLIPSES = ("...", "\u2026")
+# Before a percent-encoded DOI inside another URL's query: "info%3Adoi%2F10.…".
+_ENCODED_BEFORE = ("%2f", "%3a", "%3d")
 # Publisher URL tails after a complete DOI: /full, /abstract, /pdf, /epdf …
 _PUBLISHER_TAIL = re.compile(
     r"/(?:full|abstract|abs|pdf|epdf|pdfft|pdfdirect|pdfplus|fulltext|full-text|html|epub|"
@@ -40,8 +47,16 @@ _PUBLISHER_TAIL = re.compile(
     re.IGNORECASE,
 )
 # bioRxiv/medRxiv URLs glue a version and a view to the DOI: 10.1101/2020.12.01.406702v1.full
+# (and views after the version: .full, .full.pdf, .full.pdf+html, .supplementary-material).
 _BIORXIV_TAIL = re.compile(
-    r"^(10\.1101/(?:\d{4}\.\d{2}\.\d{2}\.)?\d{6,8})v\d+(?:\.[a-z][a-z.-]*)?$", re.IGNORECASE
+    r"^(10\.1101/(?:\d{4}\.\d{2}\.\d{2}\.)?\d{6,8})v\d+(?:[./][a-z][a-z0-9.+-]*)*/?$",
+    re.IGNORECASE,
+)
+# shortDOIs, registered aliases of DOIs (DOI Handbook; shortdoi.org): 10/aabbe. Only
+# after a resolver or a label, where "10/" cannot be a date or a fraction.
+_SHORT_DOI = re.compile(
+    r"(?:(?:https?://)?(?:dx\.)?doi\.org/|\b(?:doi|DOI|Doi)\s*:\s*)"
+    r"(10/(?=[A-Za-z0-9]{0,15}[A-Za-z])[A-Za-z0-9]{3,16})(?![\w/])(?![.-]\w)"
 )
 _TRAILING_PUNCT = ".,;:!?'*"
 _BRACKETS = {")": "(", "]": "[", "}": "{"}
@@ -55,17 +70,23 @@ URL_HEAD_BEFORE = re.compile(
 DOI_FULL = re.compile(r"10\.\d{4,9}(?:\.\d+)*/\S+")
 
 
+# No registered DOI comes near this length (Crossref's longest are a few hundred
+# characters); a longer run is not a DOI, and the cap keeps every scan linear.
+MAX_RUN = 1000
+
+
 def _doi_suffix_end(text: str, pos: int) -> int:
-    """Where the run of suffix characters starting at ``pos`` ends, SICI parts included."""
+    """Where the run of suffix characters starting at ``pos`` ends, SICI parts included
+    (at most ``MAX_RUN`` characters on)."""
     end = pos
-    n = len(text)
+    n = min(len(text), pos + MAX_RUN)
     while end < n:
-        m = _DOI_SUFFIX.match(text, end)
+        m = _DOI_SUFFIX.match(text, end, n)
         if m:
             end = m.end()
         # Only "<" stops the run mid-DOI; escaped SICI parts ("&lt;…&gt;") are
         # inside it and handled by _trim_doi.
-        sici = _SICI_PART.match(text, end) if end < n and text[end] == "<" else None
+        sici = _SICI_PART.match(text, end, n) if end < n and text[end] == "<" else None
         if sici is None:
             break
         end = sici.end()
@@ -82,9 +103,10 @@ def _trim_doi(candidate: str, *, in_url: bool, publisher: bool) -> str:
             candidate = candidate[: m.start()]
             break
         m = _ENTITY.search(candidate, sici.end())
-    m = _FIELD_AFTER.search(candidate)
-    if m:
-        candidate = candidate[: m.start()]
+    for pattern in (_FIELD_AFTER, _PARAM_AFTER):
+        m = pattern.search(candidate)
+        if m:
+            candidate = candidate[: m.start()]
     cut = candidate.find("](")  # a Markdown link: [doi:10.1/x](https://doi.org/10.1/x)
     if cut >= 0:
         candidate = candidate[:cut]
@@ -93,14 +115,8 @@ def _trim_doi(candidate: str, *, in_url: bool, publisher: bool) -> str:
             cut = candidate.find(sep)
             if cut >= 0:
                 candidate = candidate[:cut]
-    while candidate:
-        last = candidate[-1]
-        if last in _TRAILING_PUNCT or (
-            last in _BRACKETS and candidate.count(_BRACKETS[last]) < candidate.count(last)
-        ):
-            candidate = candidate[:-1]
-        else:
-            break
+    candidate = _cut_unbalanced(candidate)
+    candidate = candidate.rstrip(_TRAILING_PUNCT)
     slash = candidate.find("/")
     if slash < 0:
         return candidate
@@ -115,6 +131,39 @@ def _trim_doi(candidate: str, *, in_url: bool, publisher: bool) -> str:
     return candidate
 
 
+def _cut_unbalanced(candidate: str) -> str:
+    """A closing bracket with no opening one in the DOI ends it, even if more path follows:
+    ``(DOI:10.1000/ABC.D5)/S/URI`` holds ``10.1000/ABC.D5`` (PDF link annotations)."""
+    depth = dict.fromkeys(_BRACKETS.values(), 0)
+    for i, ch in enumerate(candidate):
+        if ch in depth:
+            depth[ch] += 1
+        elif ch in _BRACKETS:
+            opener = _BRACKETS[ch]
+            if depth[opener] == 0:
+                return candidate[:i]
+            depth[opener] -= 1
+    return candidate
+
+
+def _glued_ok(text: str, start: int) -> bool:
+    """May a DOI start at ``start``, given what stands right before it?
+
+    Letters, digits, ``.`` and ``_`` glue ``10.`` to a longer token; so does ``-``,
+    except after the digits of a page range (BioMed Central prints
+    ``12 (1): 201-10.1186/1471-2458-12-201``). A percent-encoded ``/``, ``:`` or ``=``
+    (``info%3Adoi%2F10.…`` in a query) opens an encoded DOI.
+    """
+    if not start:
+        return True
+    before = text[start - 1]
+    if before == "-":
+        return start >= 2 and text[start - 2].isdigit()
+    if before.isalnum():
+        return text[max(0, start - 3) : start].lower() in _ENCODED_BEFORE
+    return before not in "._"
+
+
 def _canonical_doi(candidate: str) -> str:
     if "%" in candidate:
         candidate = unquote(candidate)
@@ -126,10 +175,10 @@ def _canonical_doi(candidate: str) -> str:
 def scan_dois(text: str, out: list[Found]) -> None:
     for m in _DOI_ANCHOR.finditer(text):
         start = m.start()
-        before = text[start - 1] if start else ""
-        if before and (before.isalnum() or before in "._-"):
+        if not _glued_ok(text, start):
             continue
-        in_url = before in ("/", "=")
+        before = text[start - 1] if start else ""
+        in_url = before in ("/", "=") or (before.isalnum() and start >= 3)
         if in_url:  # https://doi.org/10…, /doi/full/10…: raw starts at the URL's start
             head = URL_HEAD_BEFORE.search(text, max(0, start - 300), start)
         else:  # doi:10…, DOI: 10…, doi 10…
@@ -138,10 +187,30 @@ def scan_dois(text: str, out: list[Found]) -> None:
         # Publisher URLs put views after the DOI (/full, /epdf); a resolver URL does not.
         publisher = in_url and "doi.org/" not in text[raw_start:start].lower()
         end = _doi_suffix_end(text, m.end())
-        trimmed = _trim_doi(text[start:end], in_url=in_url, publisher=publisher)
+        if end - m.end() >= MAX_RUN:
+            continue  # a run this long is no DOI
+        run = text[start:end]
+        cut = run.find(_ELLIPSES[1])
+        if cut >= 0:
+            continue  # "10.1016/j.jhep.2019.01…": the rest of the DOI was left out
+        trimmed = _trim_doi(run, in_url=in_url, publisher=publisher)
+        end = start + len(trimmed)
+        if text.startswith(_ELLIPSES, end):
+            continue  # "10.1016/j.jhep.2019.01...": cut short (the href has it whole)
         doi = _canonical_doi(trimmed)
         slash = doi.find("/")
         if slash < 0 or slash == len(doi) - 1:
             continue
-        end = start + len(trimmed)
         out.append(Found(Scheme.DOI, doi, text[raw_start:end], raw_start, end))
+
+
+def scan_short_dois(text: str, out: list[Found]) -> None:
+    """shortDOIs (``https://doi.org/10/aabbe``, ``doi:10/aabbe``): DOI mentions whose id
+    is the alias (``10/aabbe``), expanded to the full DOI when resolved."""
+    for m in _SHORT_DOI.finditer(text):
+        out.append(Found(Scheme.DOI, m.group(1).lower(), m.group(0), m.start(), m.end()))
+
+
+def is_short_doi(doi: str) -> bool:
+    """``10/aabbe``: a shortDOI (a registered alias of a full DOI)."""
+    return doi.startswith("10/")

@@ -81,6 +81,8 @@ class Resolution:
     via: str | None = None
     reason: str | None = None
     stale: bool = False
+    # For an alias (a shortDOI): the identifier it stands for, which the work is found by.
+    canonical: Identifier | None = None
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -304,9 +306,16 @@ class Resolver:
         return Resolution(ident, "resolved", ids, records, via=via, stale=stale)
 
     async def _chain(self, ident: Identifier, *, first: Sequence[Record] = ()) -> Resolution:
-        """Ask the services of the identifier's chain in turn until one has a record."""
+        """Ask the services of the identifier's chain in turn until one has a record.
+
+        An alias (a shortDOI, claimed by a service that only links identifiers) is
+        first expanded to the identifier it stands for, which is then resolved.
+        """
+        specs = chain(ident.scheme, ident.value)
+        if specs and specs[0].normaliser is None and specs[0].claim(ident.value):
+            return await self._alias(ident, specs[0].name)
         reasons = []
-        for spec in chain(ident.scheme, ident.value):
+        for spec in specs:
             if spec.name not in self.services or spec.normaliser is None:
                 continue
             result = await self.lookup(spec.name, ident.value)
@@ -324,6 +333,20 @@ class Resolver:
                 + ")"
             )
         return Resolution(ident, "not_found", {ident.scheme: ident.value}, reason=reason)
+
+    async def _alias(self, ident: Identifier, service: str) -> Resolution:
+        result = await self.lookup(service, ident.value)
+        record = result.record
+        if record is None:
+            return Resolution(ident, "failed", {}, reason=result.error)
+        target = record.names.get(ident.scheme) if record.status == "ok" else None
+        if target is None:
+            return Resolution(ident, "not_found", {}, reason=record.reason or f"not in {service}")
+        full = await self._chain(Identifier(ident.scheme, target))
+        full.identifier, full.canonical = ident, full.identifier
+        if full.via:
+            full.via = f"{service} {ident.value} → {full.via}"
+        return full
 
     async def _pmcid(self, ident: Identifier, pmids_done: asyncio.Event) -> Resolution:
         await pmids_done.wait()

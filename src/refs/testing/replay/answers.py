@@ -66,6 +66,8 @@ def route_of(target: str) -> tuple[str | None, str]:
         return "ncbi", "idconv"
     if path.startswith(mounts()["doi_url"] + "/10."):
         return "doi", "doi"
+    if path.startswith(mounts()["doi_url"] + "/api/handles/"):
+        return "doi", "handle"
     return None, ""
 
 
@@ -101,6 +103,12 @@ def dispatch(
         if csl is None:
             return Answer(404, data.doi_not_found_page, "text/html;charset=utf-8")
         return Answer(200, csl.encode(), "application/vnd.citationstyles.csl+json")
+    if route == "handle":  # shortDOIs; unknown handles: responseCode 100 with HTTP 404
+        handle = unquote(parts.path[len(mounts()["doi_url"] + "/api/handles/") :]).lower()
+        answer = data.handles.get(handle)
+        if answer is None:
+            return json_answer({"responseCode": 100, "handle": handle}, status=404)
+        return Answer(200, answer.encode(), "application/json")
     if route == "efetch":
         form = parse_qs(body.decode("utf-8"), keep_blank_values=True) if method == "POST" else query
         ids = [i.strip() for i in ",".join(form.get("id", [])).split(",") if i.strip()]

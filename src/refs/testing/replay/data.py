@@ -22,6 +22,7 @@ class ReplayData:
     csl: dict[str, str] = field(default_factory=dict)
     pubmed: dict[str, str] = field(default_factory=dict)
     idconv: dict[str, dict[str, Any]] = field(default_factory=dict)
+    handles: dict[str, str] = field(default_factory=dict)  # shortDOI → handle API answer
     doi_not_found_page: bytes = b"<html><body>DOI Not Found</body></html>"
 
     @classmethod
@@ -55,6 +56,9 @@ class ReplayData:
                     data.pubmed[pmid.strip()] = etree.tostring(
                         article, encoding="unicode", with_tail=False
                     )
+        for path in sorted(directory.glob("doi-handle/*.json")):
+            text = path.read_text(encoding="utf-8")
+            data.handles[json.loads(text)["handle"].lower()] = text
         for path in sorted(directory.glob("ncbi-idconv/*.json")):
             body = json.loads(path.read_text(encoding="utf-8"))
             for record in body.get("records", []) if isinstance(body, dict) else []:
