@@ -61,7 +61,7 @@ def test_entry_types(csl: str, genre: str | None, bib: str) -> None:
         ("Once-Weekly Semaglutide: A Meta-Analysis", "Once-Weekly Semaglutide: A Meta-Analysis"),
         (
             "<i>E. coli</i> & 50% of $x_1$ #1 ~ ^ \\ {}",
-            r"\textit{{E}. {coli}} \& 50\% of \$x\_1\$ \#1 \textasciitilde{} \textasciicircum{} \textbackslash{} \{\}",
+            r"\textit{{E}. {coli}} \& 50\% of \$x\_1\$ \#1 \textasciitilde{} \textasciicircum{} \textbackslash{} \textbraceleft{}\textbraceright{}",
         ),
         ("Müller’s α-synuclein", r"M{\"u}ller{\textquoteright}s {\ensuremath{\alpha}}-synuclein"),
         ("中文标题", "中文标题"),

@@ -1,6 +1,8 @@
 """CSL rich text → LaTeX-safe BibTeX values, and back for checking. Pure.
 
-* ``& % $ # _ { } ~ ^ \\ < >`` are escaped and TeX's ASCII ligatures (``--``, ``?`` `` …)
+* ``& % $ # _ { } ~ ^ \\ < >`` are escaped (braces as ``\\textbraceleft{}`` and
+  ``\\textbraceright{}``: BibTeX and biber count ``\\{`` as a brace, so only a command
+  keeps every value's braces balanced as they count them) and TeX's ASCII ligatures (``--``, ``?`` `` …)
   broken, so the text prints as written; control characters are dropped; white space
   is collapsed (paragraph breaks included), so a value never spans lines.
 * ``<i>``, ``<b>``, ``<sup>``, ``<sub>`` and small caps become ``\\textit{}``,
@@ -24,8 +26,9 @@ __all__ = ["latex_to_text", "to_latex"]
 
 _SPECIAL = {
     "\\": r"\textbackslash{}",
-    "{": r"\{",
-    "}": r"\}",
+    # BibTeX and biber count "\{" as a brace: only a command keeps braces balanced.
+    "{": r"\textbraceleft{}",
+    "}": r"\textbraceright{}",
     "&": r"\&",
     "%": r"\%",
     "$": r"\$",
@@ -193,6 +196,8 @@ def _decoder():  # type: ignore[no-untyped-def]
             MacroTextSpec("textasciitilde", simplify_repl="~"),
             MacroTextSpec("textless", simplify_repl="<"),
             MacroTextSpec("textgreater", simplify_repl=">"),
+            MacroTextSpec("textbraceleft", simplify_repl="{"),
+            MacroTextSpec("textbraceright", simplify_repl="}"),
         ],
     )
     return LatexNodes2Text(latex_context=db, math_mode="verbatim", strict_latex_spaces=True)
