@@ -306,3 +306,79 @@ def test_markup_cleaning_never_raises(text: str) -> None:
     """Any title string cleans without error to collapsed text."""
     result = clean_markup(text)
     assert result is None or result == " ".join(result.split())
+
+
+# Text with "<", "&" and ">" as each format writes it, and what a reader must get back.
+LITERAL = "n<p & x>y: the <b>literal</b> case"
+ESCAPED_XML = "n&lt;p &amp; x&gt;y: the &lt;b&gt;literal&lt;/b&gt; case"  # PubMed XML
+ESCAPED_JSON = "n<p & x>y: the &lt;b&gt;literal&lt;/b&gt; case"  # JSON: the tag is escaped
+
+
+def _escaped_records() -> dict[str, Work]:
+    """One record per service format, derived from a genuine one: only the title, the
+    container title and the first author's family name changed."""
+    import re
+
+    message = json.loads((FIX / "crossref/works_10.1371_journal.pone.0033693.json").read_text())[
+        "message"
+    ]
+    message.update({"title": [ESCAPED_JSON], "container-title": [ESCAPED_JSON]})
+    message["author"][0]["family"] = "O<Brien & Sons>"
+    datacite = json.loads((FIX / "datacite/dois_10.5281_zenodo.1196821.json").read_text())
+    attrs = datacite["data"]["attributes"]
+    attrs["titles"] = [{"title": ESCAPED_JSON}]
+    attrs["creators"][0].update({"familyName": "O<Brien & Sons>", "name": "O<Brien & Sons>, A"})
+    csl = json.loads((FIX / "doi-cn/10.1126_science.169.3946.635.csl.json").read_text())
+    csl.update({"title": ESCAPED_JSON, "container-title": ESCAPED_JSON})
+    csl["author"][0]["family"] = "O<Brien & Sons>"
+    ((xml, _),) = split_article_set(
+        (FIX / "ncbi-eutils/efetch_pubmed_38147649.metapub.xml").read_bytes()
+    ).values()
+    xml = re.sub(
+        r"<ArticleTitle>.*?</ArticleTitle>",
+        f"<ArticleTitle>{ESCAPED_XML}</ArticleTitle>",
+        xml,
+        flags=re.S,
+    )
+    xml = re.sub(r"<Title>.*?</Title>", f"<Title>{ESCAPED_XML}</Title>", xml, count=1, flags=re.S)
+    xml = re.sub(
+        r"<LastName>.*?</LastName>", "<LastName>O&lt;Brien &amp; Sons&gt;</LastName>", xml, count=1
+    )
+    return {
+        "crossref": work_from_crossref(message),
+        "datacite": work_from_datacite(datacite),
+        "csl": work_from_csl(csl),
+        "pubmed": work_from_pubmed(xml),
+    }
+
+
+@pytest.mark.parametrize("service", ["crossref", "datacite", "csl", "pubmed"])
+def test_escaped_markup_characters_stay_text_in_every_format(service: str) -> None:
+    """Escaped "<", "&", ">" are text in titles, containers and names, whatever the
+    format, and reach BibTeX and CSL-JSON as text (PubMed's n&lt;p once lost words)."""
+    from refs.export.bibtex import to_bibtex
+    from refs.export.csl import to_csl_items
+    from refs.export.entries import ExportEntry
+    from refs.export.latex import latex_to_text, to_latex
+
+    work = _escaped_records()[service]
+    assert plain_text(work.title) == LITERAL
+    if service != "datacite":  # a DataCite record has no container title to change
+        assert plain_text(work.container_title) == LITERAL
+    assert work.author[0].family == "O<Brien & Sons>"
+    assert latex_to_text(to_latex(work.title)) == LITERAL
+    (item,) = to_csl_items([ExportEntry("k", work)])
+    assert item["title"] == LITERAL
+    bib = to_bibtex([ExportEntry("k", work)])
+    assert "\\textless{}b\\textgreater{}literal" in bib
+    assert "\\textbf" not in bib
+
+
+def test_control_characters_never_reach_the_library() -> None:
+    """ESC, BEL and a right-to-left override in metadata are dropped when normalising."""
+    message = json.loads((FIX / "crossref/works_10.1371_journal.pone.0033693.json").read_text())[
+        "message"
+    ]
+    message["title"] = ["Clear\x1b[2J screen\x07 \u202eevil"]
+    work = work_from_crossref(message)
+    assert work.title == "Clear[2J screen evil"

@@ -299,3 +299,35 @@ def test_older_than_is_read_in_both_spellings(lib: Env) -> None:
         assert json.loads(result.stdout)["checked"] == 0  # checked on 2026-10-01: not due
     every = json.loads(lib.run("refresh", "--document", doc, "--json").stdout)
     assert every["checked"] > 0  # --document alone re-checks the document's works
+
+
+def test_quiet_still_shows_what_decides_the_exit_status(lib: Env) -> None:
+    """--quiet drops the summary, never the retraction that fails the run; what it did not
+    show (the changed fields) stays unreported for the next report."""
+    lib.publish_after()
+    quiet = lib.run("refresh", "--all", "--fail-on", "retraction", "--quiet")
+    assert quiet.returncode == 1
+    assert "RETRACTED" in quiet.stderr
+    assert "refresh:" not in quiet.stderr  # no summary line
+    again = json.loads(lib.run("refresh", "--json").stdout)
+    assert again["events"] == []  # shown once: reported
+    assert {c["key"] for c in again["changed"]} >= {"sadasivan2012methylphenidate"}
+
+
+def test_nothing_printed_for_people_carries_terminal_controls(lib: Env) -> None:
+    """A title with ESC and a right-to-left override, and a file name with a newline, are
+    printed escaped: no cleared screen, no forged 'refs: error:' line."""
+    folder = lib.tmp / "names"
+    folder.mkdir()
+    (folder / "x\nrefs: error: ALL CLEAR.txt").write_bytes(b"binary\x00file")
+    forged = lib.run("extract", str(folder))
+    assert forged.returncode == 1
+    assert "\\nrefs: error: ALL CLEAR" in forged.stderr  # the name, escaped
+    assert not any(line.startswith("refs: error: ALL") for line in forged.stderr.splitlines())
+
+
+def test_console_escapes_controls() -> None:
+    from refs.console import safe
+
+    assert safe("Clear\x1b[2J \u202eevil\nnext") == "Clear\\x1b[2J \\u202eevil\\nnext"
+    assert safe("plain text, ünïcode") == "plain text, ünïcode"

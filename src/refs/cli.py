@@ -342,6 +342,7 @@ def refresh(
     could not be checked keep their versions and are retried next time. Exit status 1
     when --fail-on's event occurred, 2 for usage errors, 3 when the library is locked.
     """
+    from refs.app import RefreshReport, Shown
     from refs.app import refresh as run_refresh
     from refs.config import load_settings
     from refs.console import StderrReporter, print_refresh_report
@@ -353,13 +354,17 @@ def refresh(
         age = _duration(older_than or DEFAULT_AGE, "--older-than")
     reporter = StderrReporter(quiet=quiet)
 
-    def emit(report):  # type: ignore[no-untyped-def]
+    def emit(report: RefreshReport) -> Shown:
+        """Show the report; return what a person will see (only that is marked reported)."""
         if json_output:
             import json
 
             typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
-        if not quiet:
-            print_refresh_report(report)
+            if not quiet:
+                print_refresh_report(report)
+            return Shown(changes=True, events=True)
+        # --quiet silences progress and the summary, never what needs action.
+        return print_refresh_report(report, quiet=quiet, fail_on=fail_on)
 
     report = run_refresh(
         settings, older_than=age, documents=documents or [], wait=wait, reporter=reporter, emit=emit
@@ -424,7 +429,9 @@ def main() -> NoReturn:
     try:
         app()
     except RefsError as exc:
-        print(f"refs: error: {exc}", file=sys.stderr)
+        from refs.console import safe
+
+        print(f"refs: error: {safe(str(exc))}", file=sys.stderr)
         sys.exit(_exit_code(exc))
     except BrokenPipeError:
         # `refs extract … | head`: the reader went away; that is not an error.

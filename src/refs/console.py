@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -10,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
-    from refs.app import RefreshReport, ResolveRun
+    from refs.app import RefreshReport, ResolveRun, Shown
+    from refs.choices import FailOn
     from refs.models import Mention
 
 __all__ = [
@@ -19,6 +21,7 @@ __all__ = [
     "print_refresh_report",
     "print_resolve_report",
     "resolve_report_json",
+    "safe",
     "write_jsonl",
 ]
 
@@ -39,7 +42,9 @@ def print_mentions_table(mentions: list[Mention]) -> None:
     for column in ("document", "scheme", "id", "at", "context"):
         table.add_column(column, overflow="fold")
     for m in mentions:
-        table.add_row(m.document, m.scheme.value, m.id, f"{m.start}-{m.end}", m.context)
+        table.add_row(
+            safe(m.document), m.scheme.value, safe(m.id), f"{m.start}-{m.end}", safe(m.context)
+        )
     Console().print(table)
 
 
@@ -56,13 +61,15 @@ class StderrReporter:
         if self.quiet:
             return
         if self._progress is not None:
-            self._progress.console.print(f"refs: warning: {message}", markup=False, highlight=False)
+            self._progress.console.print(
+                f"refs: warning: {safe(message)}", markup=False, highlight=False
+            )
         else:
-            print(f"refs: warning: {message}", file=sys.stderr)
+            print(f"refs: warning: {safe(message)}", file=sys.stderr)
 
     def info(self, message: str) -> None:
         if not self.quiet:
-            print(message, file=sys.stderr)
+            print(safe(message), file=sys.stderr)
 
     def start(self, stage: str, total: int | None) -> None:
         if not self.show_progress:
@@ -101,8 +108,23 @@ class StderrReporter:
             self._progress = None
 
 
+# Characters that move the cursor, clear the screen, ring, or reorder text (C0 and C1
+# controls but tab, bidi overrides and isolates, line and paragraph separators): metadata
+# and file names are printed for people with each of them escaped (\x1b, \u202e).
+_UNSAFE = re.compile(
+    "[\x00-\x08\x0a-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2028\u2029\u2066-\u2069]"
+)
+
+
+def safe(text: str) -> str:
+    """``text`` fit for a terminal: every control or bidi character escaped."""
+    if text.isprintable():
+        return text
+    return _UNSAFE.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)
+
+
 def _err(line: str = "") -> None:
-    print(line, file=sys.stderr)
+    print(safe(line), file=sys.stderr)
 
 
 def resolve_report_json(run: ResolveRun) -> dict[str, Any]:
@@ -202,14 +224,26 @@ def _short(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def print_refresh_report(report: RefreshReport) -> None:
-    """The refresh report for people, on stderr: status events first, they need action."""
-    requests = ", ".join(f"{k} {v}" for k, v in report.requests.items()) or "none"
-    _err(
-        f"refresh: {report.checked} work(s) checked: {report.unchanged} unchanged, "
-        f"{len(report.changed)} changed, {len(report.not_checked)} could not be checked; "
-        f"requests: {requests}; {report.seconds:.1f} s"
-    )
+def print_refresh_report(
+    report: RefreshReport, *, quiet: bool = False, fail_on: FailOn | None = None
+) -> Shown:
+    """The refresh report for people, on stderr: status events first, they need action.
+
+    ``quiet`` leaves out the summary, what could not be checked and the files written,
+    never the status events, nor the changed works when ``fail_on`` is ``change``: what
+    decides the exit status is always shown. Returns what was shown.
+    """
+    from refs.app import Shown
+    from refs.choices import FailOn
+
+    show_changes = not quiet or fail_on is FailOn.change
+    if not quiet:
+        requests = ", ".join(f"{k} {v}" for k, v in report.requests.items()) or "none"
+        _err(
+            f"refresh: {report.checked} work(s) checked: {report.unchanged} unchanged, "
+            f"{len(report.changed)} changed, {len(report.not_checked)} could not be checked; "
+            f"requests: {requests}; {report.seconds:.1f} s"
+        )
     if report.events:
         _err("")
         _err(
@@ -221,7 +255,7 @@ def print_refresh_report(report: RefreshReport) -> None:
             _err(f"  {'':21} {e.event.details()}")
             cited = ", ".join(e.cited_by) or "no document (given directly)"
             _err(f"  {'':21} cited by: {cited}")
-    if report.changed:
+    if report.changed and show_changes:
         _err("")
         _err(f"CHANGED ({len(report.changed)}):")
         for c in report.changed:
@@ -234,6 +268,9 @@ def print_refresh_report(report: RefreshReport) -> None:
                     old = ", ".join(e["kind"] for e in old or []) or "none"
                     new = ", ".join(e["kind"] for e in new or []) or "none"
                 _err(f"    {change['field']}: {_short(old)} → {_short(new)}")
+    shown = Shown(changes=show_changes, events=True)
+    if quiet:
+        return shown
     if report.not_checked:
         _err("")
         _err(
@@ -243,3 +280,4 @@ def print_refresh_report(report: RefreshReport) -> None:
             _err(f"  {n.key}: {n.reason}")
     for path in report.exports_written:
         _err(f"wrote {path}")
+    return shown

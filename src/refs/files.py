@@ -1,34 +1,58 @@
-"""Writing files so that a reader never sees half of one: temp file, fsync, rename."""
+"""Writing files so that a reader never sees half of one: temp file, fsync, rename.
+
+Only a regular file is replaced (atomically, keeping its mode). A symbolic link is
+followed, so the file it points to is replaced and the link stays a link (a shared
+bibliography linked into a paper's folder). Anything else that exists at the path,
+a FIFO, a character device (``/dev/null``, ``/dev/stdout``), a socket, is written to as a
+stream, never replaced by a regular file.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 
 from refs.errors import ExportError
 
-__all__ = ["write_atomic"]
+__all__ = ["clean_orphans", "write_atomic"]
 
 
 def write_atomic(path: Path, text: str, *, only_if_changed: bool = True) -> bool:
-    """Write ``text`` to ``path`` atomically; return False when it already held exactly that."""
+    """Write ``text`` to ``path``; return False when it already held exactly that.
+
+    Regular files (and what symbolic links point to) are replaced atomically; other
+    kinds of file are streamed into.
+    """
     path = Path(path)
     data = text.encode("utf-8")
     try:
-        if only_if_changed and path.is_file() and path.read_bytes() == data:
-            return False
-        path.parent.mkdir(parents=True, exist_ok=True)
-        mode = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask()
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         try:
-            os.fchmod(fd, mode)  # mkstemp creates 0600; give the file its usual mode
+            mode = os.stat(path).st_mode  # follows symbolic links
+        except FileNotFoundError:
+            mode = None
+        if mode is not None and stat.S_ISDIR(mode):
+            msg = f"cannot write {str(path)!r}: it is a directory"
+            raise ExportError(msg)
+        if mode is not None and not stat.S_ISREG(mode):
+            with open(path, "wb") as stream:  # a FIFO, a device: write to it, never replace it
+                stream.write(data)
+            return True
+        target = Path(os.path.realpath(path)) if path.is_symlink() else path
+        if only_if_changed and mode is not None and target.read_bytes() == data:
+            return False
+        target.parent.mkdir(parents=True, exist_ok=True)
+        keep = mode & 0o777 if mode is not None else 0o666 & ~_umask()
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        try:
+            os.fchmod(fd, keep)  # mkstemp creates 0600; give the file its usual mode
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.replace(tmp, path)
+            os.replace(tmp, target)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
@@ -37,6 +61,18 @@ def write_atomic(path: Path, text: str, *, only_if_changed: bool = True) -> bool
         msg = f"cannot write {str(path)!r}: {exc.strerror or exc}"
         raise ExportError(msg) from exc
     return True
+
+
+def clean_orphans(directory: Path) -> list[Path]:
+    """Remove temporary files a killed refs left in ``directory`` (``.name.*.tmp``)."""
+    removed = []
+    with contextlib.suppress(OSError):
+        for entry in Path(directory).glob(".*.tmp"):
+            with contextlib.suppress(OSError):
+                if entry.is_file() and not entry.is_symlink():
+                    entry.unlink()
+                    removed.append(entry)
+    return removed
 
 
 def _umask() -> int:

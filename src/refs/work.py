@@ -4,7 +4,8 @@ Field names follow CSL-JSON (``container-title``, ``DOI`` …; in Python the sam
 in snake case). Titles, container titles and abstracts are *CSL rich text*: plain text
 in which only ``<i>``, ``<b>``, ``<sup>``, ``<sub>`` and
 ``<span style="font-variant:small-caps;">`` carry meaning (the subset citeproc and pandoc
-understand); every other character is literal, ``&`` included. :func:`plain_text`
+understand); every other character is literal, ``&`` included, except that a literal
+``<`` which would read as one of those tags is written ``&lt;``. :func:`plain_text`
 gives the text without that markup (``T<sub>2</sub>`` → ``T2``).
 
 Beyond CSL: ``status`` (retractions, corrections, expressions of concern, withdrawals,
@@ -44,7 +45,9 @@ _MARKUP = re.compile(r"</?(?:i|b|sup|sub)>|<span style=\"font-variant:small-caps
 
 def plain_text(rich: str | None) -> str:
     """CSL rich text without its markup: ``T<sub>2</sub>-weighted`` → ``T2-weighted``."""
-    return _MARKUP.sub("", rich) if rich else ""
+    if not rich:
+        return ""
+    return _MARKUP.sub("", rich).replace("&lt;", "<")
 
 
 class _Model(BaseModel):

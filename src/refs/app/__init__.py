@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from refs.app.exporting import export_library, library_entries, render, write_library_exports
 from refs.app.inputs import DocumentResult, extract_documents, split_inputs
-from refs.app.refreshing import NotChecked, RefreshReport, refresh
+from refs.app.refreshing import NotChecked, RefreshReport, Shown, refresh
 from refs.app.resolving import (
     BuiltWorks,
     ResolveRun,
@@ -36,6 +36,7 @@ __all__ = [
     "NotChecked",
     "RefreshReport",
     "ResolveRun",
+    "Shown",
     "StoreSummary",
     "build_works",
     "export_library",

@@ -35,9 +35,9 @@ from refs.planner import Check, plan_refresh, slot_of
 from refs.progress import NullReporter, Reporter
 from refs.registry import REGISTRY
 from refs.resolve.engine import Lookup, Resolver, build_services
-from refs.storage import DueWork, Library, PendingChange, PendingEvent, RecordCache
+from refs.storage import DueWork, Library, Outbox, PendingChange, PendingEvent, RecordCache
 
-__all__ = ["NotChecked", "RefreshReport", "refresh"]
+__all__ = ["NotChecked", "RefreshReport", "Shown", "refresh"]
 
 STAGE = "checking"
 FLUSH_EVERY = 100  # works per transaction while checking
@@ -52,6 +52,14 @@ class NotChecked:
 
     key: str
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """What a report put where a person sees it: only that is marked reported."""
+
+    changes: bool
+    events: bool
 
 
 @dataclass(slots=True)
@@ -233,14 +241,15 @@ def refresh(
     documents: Sequence[str] = (),
     wait: float = 30.0,
     reporter: Reporter | None = None,
-    emit: Callable[[RefreshReport], None] | None = None,
+    emit: Callable[[RefreshReport], Shown] | None = None,
 ) -> RefreshReport:
     """``refs refresh``: re-check due works, store changes, rewrite exports if anything
     changed, report.
 
     ``emit`` is called with the report while the library is locked; only after it
-    returns are the reported changes and events marked as reported, so two refreshes
-    at once never both report (or both lose) an event.
+    returns are the changes and events it says it showed marked as reported, so two
+    refreshes at once never both report (or both lose) an event, and what a quiet
+    report did not show waits for the next one.
     """
     from refs.app.exporting import check_documents, write_library_exports
     from refs.app.stores import locked, open_cache, opened_library
@@ -265,7 +274,11 @@ def refresh(
                 # Rendering a large library costs seconds; with no new version it is the same.
                 report.exports_written = write_library_exports(library, settings)
             report.seconds = time.monotonic() - started
-            if emit is not None:
-                emit(report)
-            library.mark_reported(outbox)
+            shown = emit(report) if emit is not None else Shown(changes=True, events=True)
+            library.mark_reported(
+                Outbox(
+                    outbox.changes if shown.changes else [],
+                    outbox.events if shown.events else [],
+                )
+            )
     return report

@@ -42,8 +42,13 @@ def _name(name: Name) -> dict[str, str]:
 def _nocase_italics(rich: str | None) -> str | None:
     """Italics in titles (species, genes, Latin) must keep their case in title-casing styles."""
     if not rich or "<i>" not in rich:
-        return rich
-    return rich.replace("<i>", '<i><span class="nocase">').replace("</i>", "</span></i>")
+        return _csl_text(rich)
+    return _csl_text(rich.replace("<i>", '<i><span class="nocase">').replace("</i>", "</span></i>"))
+
+
+def _csl_text(rich: str | None) -> str | None:
+    """CSL-JSON has no escape for a literal "<" (pandoc prints "&lt;" as written)."""
+    return rich.replace("&lt;", "<") if rich and "&lt;" in rich else rich
 
 
 def to_csl_items(entries: Iterable[ExportEntry]) -> list[dict[str, Any]]:
@@ -53,8 +58,8 @@ def to_csl_items(entries: Iterable[ExportEntry]) -> list[dict[str, Any]]:
         item: dict[str, Any] = {"id": entry.key, "citation-key": entry.key, "type": w.type}
         for key, value in (
             ("title", _nocase_italics(w.title)),
-            ("container-title", w.container_title),
-            ("container-title-short", w.container_title_short),
+            ("container-title", _csl_text(w.container_title)),
+            ("container-title-short", _csl_text(w.container_title_short)),
         ):
             if value:
                 item[key] = value
@@ -77,7 +82,7 @@ def to_csl_items(entries: Iterable[ExportEntry]) -> list[dict[str, Any]]:
             ("publisher", w.publisher),
             ("language", w.language),
             ("genre", w.genre),
-            ("abstract", w.abstract),
+            ("abstract", _csl_text(w.abstract)),
         ):
             if value:
                 item[key] = value

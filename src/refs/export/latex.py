@@ -170,6 +170,7 @@ def _to_latex(rich: str, unicode: bool, protect: bool) -> str:
     italic = 0
     for index, part in enumerate(parts):
         if index % 2 == 0:
+            part = part.replace("&lt;", "<")  # a literal "<" kept apart from the tags
             # Italics (species, genes, Latin phrases) keep their case: every word is braced,
             # the form both BibTeX and pandoc honour inside \textit.
             out.append(_escape(part, unicode=unicode, protect=protect, every_word=italic > 0))

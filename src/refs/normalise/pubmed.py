@@ -8,6 +8,8 @@ ExpressionOfConcernIn, the *andRepublishedIn forms), per NLM's errata policy.
 
 from __future__ import annotations
 
+import html
+
 from lxml import etree
 
 from refs.identifiers import Scheme
@@ -56,7 +58,11 @@ def _text(el: etree._Element | None) -> str | None:
     """An element's content with its inline markup (<i>, <sup> …) kept as rich text."""
     if el is None:
         return None
-    inner = (el.text or "") + "".join(etree.tostring(c, encoding="unicode") for c in el)
+    # The parser decoded the element's own text ("&lt;" is now "<"): escape it again, so
+    # that clean_markup reads it as text, as tostring() does for the children.
+    inner = html.escape(el.text or "", quote=False) + "".join(
+        etree.tostring(c, encoding="unicode") for c in el
+    )
     return clean_markup(inner)
 
 

@@ -51,12 +51,42 @@ _TAG_MAP = {
 _BLOCK = {"p", "title", "sec", "list-item", "li", "div", "br"}
 _DROP = {"script", "style", "xref", "fn", "object-id", "label"}
 _MARKUP_HINT = re.compile(r"<[A-Za-z!/]|&[#A-Za-z]")
+# A literal "<" in text that would read as one of the rich-text tags (an escaped
+# "&lt;b&gt;" in a PubMed title) is kept as "&lt;", so it stays text (see refs.work).
+_TAG_LIKE = re.compile(r"<(?=/?(?:i|b|sup|sub)>|/?span\b)")
+# Control characters (but the white space collapse() handles), bidi overrides and
+# isolates never reach the library: they can forge terminal output and reorder text.
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+# A well-formed tag (or comment, CDATA, declaration): any other "<" is a literal one
+# ("n<p & x>y" in a JSON title is text, not a <p> element), escaped before parsing.
+_WELL_FORMED = re.compile(
+    r"""<(?:!|/?[A-Za-z][\w:.-]*(?:\s+[A-Za-z_:][\w:.-]*(?:\s*=\s*(?:"[^"<]*"|'[^'<]*'|[^\s"'=<>`]+))?)*\s*/?>)"""
+)
+
+
+def _escape_stray_lt(value: str) -> str:
+    out, last, at = [], 0, value.find("<")
+    while at >= 0:
+        if not _WELL_FORMED.match(value, at):
+            out.append(value[last:at])
+            out.append("&lt;")
+            last = at + 1
+        at = value.find("<", at + 1)
+    return "".join(out) + value[last:] if out else value
+
+
+def _literal(text: str) -> str:
+    return _TAG_LIKE.sub("&lt;", text) if "<" in text else text
 
 
 def collapse(text: str | None) -> str | None:
     """White space runs → one space, trimmed; ``None`` for nothing left."""
     if text is None:
         return None
+    if not text.isprintable():
+        text = _CONTROL.sub("", text)
     out = " ".join(text.split())
     return out or None
 
@@ -70,10 +100,11 @@ def clean_markup(value: Any, *, paragraphs: bool = False) -> str | None:
         return None
     if not _MARKUP_HINT.search(value):
         return collapse(value)
+    value = _escape_stray_lt(value)
     try:
         root = lxml_html.fragment_fromstring(value, create_parent="div")
     except (etree.ParserError, ValueError):
-        return collapse(re.sub(r"<[^>]*>", " ", html.unescape(value)))
+        return collapse(_literal(re.sub(r"<[^>]*>", " ", html.unescape(value))))
     parts: list[str] = []
     _render(root, parts, paragraphs=paragraphs)
     text = "".join(parts)
@@ -96,7 +127,7 @@ def _local(tag: Any) -> str:
 def _render(el: Any, out: list[str], *, paragraphs: bool) -> None:
     name = _local(el.tag)
     if name in _DROP:
-        out.append(" " if el.tail is None else el.tail)
+        out.append(" " if el.tail is None else _literal(el.tail))
         return
     if name in {"math", "mml"} or (name.startswith("m") and name in _MATHML):
         out.append(_mathml(el))
@@ -128,7 +159,7 @@ def _render(el: Any, out: list[str], *, paragraphs: bool) -> None:
     if mapped:
         out.append(_SMALL_CAPS if mapped == "sc" else f"<{mapped}>")
     if el.text:
-        out.append(el.text)
+        out.append(_literal(el.text))
     for child in el:
         _render(child, out, paragraphs=paragraphs)
     if mapped:
@@ -138,7 +169,7 @@ def _render(el: Any, out: list[str], *, paragraphs: bool) -> None:
     elif name in _BLOCK:
         out.append(" ")
     if el.tail:
-        out.append(el.tail)
+        out.append(_literal(el.tail))
 
 
 _MATHML = {
