@@ -34,21 +34,32 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, _empty_config: Path) 
     monkeypatch.setenv("REFS_CONFIG", str(_empty_config))
 
 
+Route = tuple[int, str, bytes, float, tuple[tuple[str, str], ...], float]
+
+
 class _Handler(http.server.BaseHTTPRequestHandler):
-    routes: ClassVar[dict[str, tuple[int, str, bytes, float]]] = {}
+    routes: ClassVar[dict[str, Route]] = {}
 
     def do_GET(self) -> None:
-        status, content_type, body, delay = self.routes.get(
-            self.path, (404, "text/plain", b"not here", 0.0)
+        status, content_type, body, delay, headers, trickle = self.routes.get(
+            self.path, (404, "text/plain", b"not here", 0.0, (), 0.0)
         )
         if delay:
             time.sleep(delay)
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
+        for name, value in headers:
+            self.send_header(name, value)
         self.end_headers()
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            self.wfile.write(body)
+            if not trickle:
+                self.wfile.write(body)
+                return
+            for i in range(len(body)):  # one byte at a time (bounded by the body)
+                self.wfile.write(body[i : i + 1])
+                self.wfile.flush()
+                time.sleep(trickle)
 
     def log_message(self, format: str, *args: object) -> None:
         return None
@@ -59,7 +70,7 @@ class WebServer:
 
     def __init__(self) -> None:
         handler: type[_Handler] = type("Handler", (_Handler,), {"routes": {}})
-        self.routes: dict[str, tuple[int, str, bytes, float]] = handler.routes
+        self.routes: dict[str, Route] = handler.routes
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
@@ -72,8 +83,10 @@ class WebServer:
         *,
         status: int = 200,
         delay: float = 0.0,
+        headers: tuple[tuple[str, str], ...] = (),
+        trickle: float = 0.0,
     ) -> str:
-        self.routes[path] = (status, content_type, body, delay)
+        self.routes[path] = (status, content_type, body, delay, headers, trickle)
         return self.url(path)
 
     def url(self, path: str) -> str:

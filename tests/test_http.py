@@ -15,7 +15,7 @@ from refs.config import Settings, load_settings
 from refs.errors import ServiceError
 from refs.identifiers import Identifier, Scheme
 from refs.models import Record
-from refs.registry import Pool
+from refs.registry import POOLS, Pool
 from refs.resolve.crossref import Crossref
 from refs.resolve.datacite import DataCite
 from refs.resolve.doi_cn import DoiContentNegotiation
@@ -26,10 +26,8 @@ from refs.resolve.pubmed import PubMed
 from refs.testing.replay import ReplayData, transport
 
 FIX = Path(__file__).parent / "fixtures"
-FAST = {
-    name: Pool(name, 1000.0, 4)
-    for name in ("crossref-list", "crossref-single", "ncbi", "datacite", "doi")
-}
+# The registered pools, fast (their public floors kept).
+FAST = {name: Pool(name, 1000.0, 4, floor=pool.floor) for name, pool in POOLS.items()}
 
 
 @pytest.fixture(autouse=True)
@@ -244,3 +242,89 @@ def test_resolver_with_injected_cache_and_transport(data: ReplayData) -> None:
         ]
         == "10.1371/journal.pone.0033693"
     )
+
+
+def test_a_body_is_never_resent_to_another_origin() -> None:
+    """A 307 moving efetch's POST (with api_key) to another host is refused; that host is
+    never asked. A GET redirect is followed, without the original query."""
+    asked: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        asked.append(f"{request.method} {request.url.host}{request.url.path}")
+        if request.url.host == "eutils.test":
+            return httpx.Response(307, headers={"location": "https://elsewhere.test/grab"})
+        if request.url.host == "doi.test":
+            return httpx.Response(302, headers={"location": "https://api.test/work"})
+        return httpx.Response(200, text="answer")
+
+    async def ask(http: Http) -> str:
+        with pytest.raises(ServiceError, match="does not re-send a request body") as info:
+            await http.request(
+                "pubmed", "ncbi", "POST", "https://eutils.test/efetch.fcgi", data={"api_key": "k"}
+            )
+        assert info.value.transient is False
+        _, text = await http.request(
+            "doi.org", "doi", "GET", "https://doi.test/10.1/x", validate=lambda r: r.text
+        )
+        return str(text)
+
+    assert call(handler, ask) == "answer"
+    assert asked == ["POST eutils.test/efetch.fcgi", "GET doi.test/10.1/x", "GET api.test/work"]
+
+
+def test_rate_headers_never_slow_a_pool_below_its_public_rate() -> None:
+    """x-rate-limit-limit 1 per 100000 s is clamped to the public pool's rate, with a warning."""
+    warnings: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200, text="{}", headers={"x-rate-limit-limit": "1", "x-rate-limit-interval": "100000s"}
+        )
+
+    async def go() -> float:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+            http = Http(client, settings(), FAST, warn=warnings.append)
+            await http.request("crossref", "crossref-list", "GET", "https://x/works")
+            await http.request("crossref", "crossref-list", "GET", "https://x/works")
+            return http._pools["crossref-list"].rate
+
+    assert asyncio.run(go()) == 1.0
+    assert len(warnings) == 1
+    assert "keeping 1/s" in warnings[0]
+
+
+def _real_http(timeout: float) -> Settings:
+    return load_settings({"timeout": timeout, "max_answer_bytes": 1_000_000}, environ={})
+
+
+def test_stacked_compression_in_an_answer_fails_at_the_limit(web: object) -> None:
+    """gzip, gzip around 50 MB of zeros is refused at REFS_MAX_ANSWER_BYTES, not inflated."""
+    import gzip
+
+    bomb = gzip.compress(gzip.compress(b"\x00" * 50_000_000))
+    url = web.add("/bomb", bomb, "application/json", headers=(("Content-Encoding", "gzip, gzip"),))  # type: ignore[attr-defined]
+
+    async def go() -> None:
+        async with httpx.AsyncClient() as client:
+            http = Http(client, _real_http(10), FAST)
+            with pytest.raises(ServiceError, match="REFS_MAX_ANSWER_BYTES"):
+                await http.request("crossref", "crossref-list", "GET", url)
+
+    asyncio.run(go())
+
+
+def test_a_dripping_service_hits_the_request_deadline(web: object) -> None:
+    """One byte every 0.2 s: the request fails after REFS_TIMEOUT in all, not per byte."""
+    import time
+
+    url = web.add("/drip", b"{}" * 20, "application/json", trickle=0.2)  # type: ignore[attr-defined]
+
+    async def go() -> None:
+        async with httpx.AsyncClient() as client:
+            http = Http(client, _real_http(1.0), FAST)
+            with pytest.raises(ServiceError, match="no answer within 1 s"):
+                await http.request("crossref", "crossref-list", "GET", url)
+
+    started = time.monotonic()
+    asyncio.run(go())
+    assert time.monotonic() - started < 8  # 3 attempts (stamina testing) of at most 1 s each

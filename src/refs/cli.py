@@ -60,7 +60,7 @@ InputsArg = Annotated[
     list[str],
     typer.Argument(
         metavar="PATH|URL...",
-        help="Files, directories (read recursively) or http(s) URLs.",
+        help="Files, directories (read recursively), http(s) URLs, or - for standard input.",
         show_default=False,
     ),
 ]
@@ -80,6 +80,22 @@ FetchMaxBytes = Annotated[
         min=1,
         help="Largest document fetched from a URL, in bytes [env REFS_FETCH_MAX_BYTES; default 20000000].",
         show_default=False,
+    ),
+]
+MaxBytes = Annotated[
+    int | None,
+    typer.Option(
+        "--max-bytes",
+        min=1,
+        help="Largest document read from a file or stdin, in bytes [env REFS_MAX_BYTES; default 200000000].",
+        show_default=False,
+    ),
+]
+AllowPrivate = Annotated[
+    bool,
+    typer.Option(
+        "--allow-private-urls",
+        help="Follow redirects to loopback, private or link-local addresses [env REFS_ALLOW_PRIVATE_URLS].",
     ),
 ]
 Quiet = Annotated[
@@ -115,6 +131,8 @@ def extract(
     ] = None,
     fetch_timeout: FetchTimeout = None,
     fetch_max_bytes: FetchMaxBytes = None,
+    max_bytes: MaxBytes = None,
+    allow_private_urls: AllowPrivate = False,
     quiet: Quiet = False,
 ) -> None:
     """Find every DOI, PMID and PMCID in documents and print one mention per line.
@@ -128,7 +146,14 @@ def extract(
     from refs.config import load_settings
     from refs.console import StderrReporter, print_mentions_table, write_jsonl
 
-    settings = load_settings({"fetch_timeout": fetch_timeout, "fetch_max_bytes": fetch_max_bytes})
+    settings = load_settings(
+        {
+            "fetch_timeout": fetch_timeout,
+            "fetch_max_bytes": fetch_max_bytes,
+            "max_bytes": max_bytes,
+            "allow_private_urls": allow_private_urls or None,
+        }
+    )
     fmt = output_format or (ExtractFormat.table if sys.stdout.isatty() else ExtractFormat.jsonl)
     reporter = StderrReporter(quiet=quiet)
     failed = 0
@@ -244,6 +269,8 @@ def resolve_command(
     mailto: MailtoOpt = None,
     fetch_timeout: FetchTimeout = None,
     fetch_max_bytes: FetchMaxBytes = None,
+    max_bytes: MaxBytes = None,
+    allow_private_urls: AllowPrivate = False,
     quiet: Quiet = False,
 ) -> None:
     """Extract, resolve, normalise, deduplicate and store; write the library's exports.
@@ -264,7 +291,13 @@ def resolve_command(
         msg = "--json and -o - both want stdout; pick one"
         raise typer.BadParameter(msg, param_hint="--json")
     settings = load_settings(
-        {"fetch_timeout": fetch_timeout, "fetch_max_bytes": fetch_max_bytes, "mailto": mailto}
+        {
+            "fetch_timeout": fetch_timeout,
+            "fetch_max_bytes": fetch_max_bytes,
+            "max_bytes": max_bytes,
+            "allow_private_urls": allow_private_urls or None,
+            "mailto": mailto,
+        }
     )
     reporter = StderrReporter(quiet=quiet)
     wants_export = output is not None or output_format is not None

@@ -46,9 +46,15 @@ class Settings(BaseModel):
     retry_timeout: float = Field(120.0, gt=0)
     retry_wait_initial: float = Field(0.5, ge=0)
     retry_wait_max: float = Field(30.0, ge=0)
-    # Documents fetched by URL.
+    # Documents fetched by URL (the whole answer, every decoded layer included).
     fetch_timeout: float = Field(30.0, gt=0)
     fetch_max_bytes: int = Field(20_000_000, gt=0)
+    # Documents read from files or standard input.
+    max_bytes: int = Field(200_000_000, gt=0)
+    # Redirects (and, later, links found in documents) to loopback/private addresses.
+    allow_private_urls: bool = False
+    # A service's answer, decoded: larger ones fail (a 300 MB answer is no record).
+    max_answer_bytes: int = Field(64_000_000, gt=0)
     # Not-found answers are asked again after this many seconds.
     negative_ttl: float = Field(86_400.0, ge=0)
 
@@ -116,6 +122,9 @@ ENV_VARS: dict[str, str] = {
     "REFS_RETRY_WAIT_MAX": "retry_wait_max",
     "REFS_FETCH_TIMEOUT": "fetch_timeout",
     "REFS_FETCH_MAX_BYTES": "fetch_max_bytes",
+    "REFS_MAX_BYTES": "max_bytes",
+    "REFS_ALLOW_PRIVATE_URLS": "allow_private_urls",
+    "REFS_MAX_ANSWER_BYTES": "max_answer_bytes",
     "REFS_NEGATIVE_TTL": "negative_ttl",
 }
 

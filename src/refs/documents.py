@@ -9,12 +9,16 @@ from __future__ import annotations
 import codecs
 import os
 import re
-from collections.abc import Iterator, Sequence
+import stat
+import sys
+import time
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
+from refs.bodies import ACCEPT_ENCODING, TooLarge, decode_body, is_private_host
 from refs.errors import InputError
 from refs.models import Document, Format
 
@@ -79,25 +83,49 @@ def is_url(text: str) -> bool:
     return re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", text) is not None
 
 
-def expand_inputs(inputs: Sequence[str]) -> Iterator[Input]:
+def expand_inputs(inputs: Sequence[str], *, skip: Iterable[Path] = ()) -> Iterator[Input]:
     """Paths and URLs as given; directories walked recursively in sorted order.
 
-    Hidden files and directories (names starting with ``.``) inside a directory are
-    skipped, as ``git`` and ``ripgrep`` do; a path named explicitly is always read.
+    Inside a directory, hidden entries (names starting with ``.``, as ``git`` and
+    ``ripgrep`` do), anything that is not a regular file (FIFOs, devices, sockets: they
+    can hang or never end) and the folders in ``skip`` (the library and the cache refs
+    writes) are passed over; a path named explicitly is always read (``-`` is stdin).
     """
+    skipped = {_identity(p) for p in skip}
+    skipped.discard(None)
     for item in inputs:
         if is_url(item):
             yield Input(item, url=True)
             continue
         path = Path(item)
-        if path.is_dir():
+        if item != "-" and path.is_dir():
             for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                dirs[:] = sorted(
+                    d
+                    for d in dirs
+                    if not d.startswith(".") and _identity(Path(root, d)) not in skipped
+                )
                 for name in sorted(files):
-                    if not name.startswith("."):
-                        yield Input(os.path.join(root, name))
+                    full = os.path.join(root, name)
+                    if not name.startswith(".") and _is_regular(full):
+                        yield Input(full)
         else:
             yield Input(item)
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def _is_regular(path: str) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return True  # let reading it say what is wrong
 
 
 def format_for(name: str) -> Format:
@@ -118,6 +146,12 @@ def decode(data: bytes, *, source: str, fmt: Format, charset: str | None = None)
             except UnicodeDecodeError as exc:
                 msg = f"{source}: cannot decode as {encoding} despite its byte-order mark ({exc.reason} at byte {exc.start}); {_EXPECTED}"
                 raise InputError(msg, source=source) from exc
+    if charset and _is_wide(charset):
+        # UTF-16/32 declared by the server (charset=utf-16le): NUL bytes are expected.
+        try:
+            return data.decode(charset)
+        except (LookupError, UnicodeDecodeError):
+            pass
     if b"\x00" in data[:8192]:
         msg = f"{source}: binary file (it contains NUL bytes); {_EXPECTED}"
         raise InputError(msg, source=source)
@@ -143,6 +177,10 @@ def decode(data: bytes, *, source: str, fmt: Format, charset: str | None = None)
     raise InputError(msg, source=source)
 
 
+def _is_wide(charset: str) -> bool:
+    return charset.lower().replace("_", "-").startswith(("utf-16", "utf-32", "ucs-2", "ucs2"))
+
+
 def _declared_charset(data: bytes, fmt: Format) -> str | None:
     head = data[:4096]
     if fmt is Format.XML:
@@ -154,47 +192,116 @@ def _declared_charset(data: bytes, fmt: Format) -> str | None:
     return None
 
 
-def read_file(name: str) -> Document:
-    """Read and decode one file; :class:`InputError` says why it cannot be read."""
+def read_file(name: str, *, max_bytes: int = 200_000_000) -> Document:
+    """Read and decode one regular file (or stdin for ``-``), at most ``max_bytes``.
+
+    :class:`InputError` says why it cannot be read: a FIFO, a device (``/dev/zero``, or
+    a link to one) or a socket is refused before it is opened.
+    """
+    if name == "-":
+        data = sys.stdin.buffer.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            msg = f"-: standard input holds more than {max_bytes} bytes (--max-bytes)"
+            raise InputError(msg, source=name)
+        return Document(name, decode(data, source=name, fmt=Format.MARKDOWN), Format.MARKDOWN)
     path = Path(name)
     try:
-        data = path.read_bytes()
-    except FileNotFoundError as exc:
-        msg = f"{name}: no such file or directory"
-        raise InputError(msg, source=name) from exc
-    except IsADirectoryError as exc:
-        msg = f"{name}: is a directory"
-        raise InputError(msg, source=name) from exc
+        st = os.stat(path)  # follows symbolic links
     except OSError as exc:
-        msg = f"{name}: cannot read it ({exc.strerror or exc})"
-        raise InputError(msg, source=name) from exc
+        raise _unreadable(name, exc) from exc
+    if stat.S_ISDIR(st.st_mode):
+        msg = f"{name}: is a directory"
+        raise InputError(msg, source=name)
+    if not stat.S_ISREG(st.st_mode):
+        msg = (
+            f"{name}: not a regular file (a FIFO, device or socket); refs reads files, "
+            "or standard input when given -"
+        )
+        raise InputError(msg, source=name)
+    if st.st_size > max_bytes:
+        msg = f"{name}: {st.st_size} bytes is more than the limit of {max_bytes} (--max-bytes)"
+        raise InputError(msg, source=name)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise _unreadable(name, exc) from exc
+    if len(data) > max_bytes:
+        msg = f"{name}: more than the limit of {max_bytes} bytes (--max-bytes)"
+        raise InputError(msg, source=name)
     fmt = format_for(name)
     return Document(name, decode(data, source=name, fmt=fmt), fmt)
 
 
-def fetch_url(url: str, *, client: httpx.Client, max_bytes: int, timeout: float) -> Document:
-    """Fetch a web page (http/https only), within a size and a time limit."""
+MAX_REDIRECTS = 10
+
+
+def _unreadable(name: str, exc: OSError) -> InputError:
+    if isinstance(exc, FileNotFoundError):
+        return InputError(f"{name}: no such file or directory", source=name)
+    return InputError(f"{name}: cannot read it ({exc.strerror or exc})", source=name)
+
+
+def fetch_url(
+    url: str,
+    *,
+    client: httpx.Client,
+    max_bytes: int,
+    timeout: float,
+    allow_private: bool = False,
+) -> Document:
+    """Fetch a web page (http/https only) within a size limit (every decoded layer
+    included) and a time limit for the whole answer.
+
+    The URL itself was given by the user; a redirect to a loopback, private or
+    link-local address is refused unless ``allow_private``.
+    """
     if not url.lower().startswith(("http://", "https://")):
         msg = f"{url}: only http:// and https:// URLs can be fetched"
         raise InputError(msg, source=url)
+    deadline = time.monotonic() + timeout
+    target = url
     try:
-        with client.stream("GET", url, timeout=timeout, follow_redirects=True) as response:
-            if response.status_code >= 400:
-                msg = f"{url}: the server answered HTTP {response.status_code}"
-                raise InputError(msg, source=url)
-            declared = response.headers.get("content-length")
-            if declared and declared.isdigit() and int(declared) > max_bytes:
-                msg = f"{url}: {declared} bytes is more than the limit of {max_bytes} (--fetch-max-bytes)"
-                raise InputError(msg, source=url)
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > max_bytes:
-                    msg = f"{url}: larger than the limit of {max_bytes} bytes (--fetch-max-bytes)"
+        for _hop in range(MAX_REDIRECTS + 1):
+            left = max(0.01, deadline - time.monotonic())
+            with client.stream(
+                "GET",
+                target,
+                timeout=httpx.Timeout(left),
+                follow_redirects=False,
+                headers={"Accept-Encoding": ACCEPT_ENCODING},
+            ) as response:
+                location = response.headers.get("location")
+                if response.status_code in (301, 302, 303, 307, 308) and location:
+                    nxt = str(response.url.join(location))
+                    if not nxt.lower().startswith(("http://", "https://")):
+                        msg = f"{url}: redirected to {nxt!r}, which is not an http(s) URL"
+                        raise InputError(msg, source=url)
+                    if not allow_private and is_private_host(nxt):
+                        msg = (
+                            f"{url}: redirected to {nxt}, a loopback, private or link-local "
+                            "address; refused (--allow-private-urls allows it)"
+                        )
+                        raise InputError(msg, source=url)
+                    target = nxt
+                    continue
+                if response.status_code >= 400:
+                    msg = f"{url}: the server answered HTTP {response.status_code}"
                     raise InputError(msg, source=url)
-                chunks.append(chunk)
-            media_type, charset = _content_type(response.headers.get("content-type", ""))
+                raw = _read_raw(response, url, max_bytes, deadline, timeout)
+                try:
+                    body = decode_body(raw, response.headers.get("content-encoding"), max_bytes)
+                except TooLarge as exc:
+                    msg = f"{url}: larger than the limit of {max_bytes} bytes ({exc}; --fetch-max-bytes)"
+                    raise InputError(msg, source=url) from exc
+                except (ValueError, OSError) as exc:
+                    msg = f"{url}: cannot decode the answer ({exc})"
+                    raise InputError(msg, source=url) from exc
+                media_type, charset = _content_type(response.headers.get("content-type", ""))
+                break
+        else:
+            msg = f"{url}: more than {MAX_REDIRECTS} redirects"
+            raise InputError(msg, source=url)
     except httpx.TimeoutException as exc:
         msg = f"{url}: no complete answer within {timeout:g} s (--fetch-timeout)"
         raise InputError(msg, source=url) from exc
@@ -207,7 +314,29 @@ def fetch_url(url: str, *, client: httpx.Client, max_bytes: int, timeout: float)
             msg = f"{url}: content type {media_type!r} is not a document refs reads; {_EXPECTED}"
             raise InputError(msg, source=url)
         fmt = format_for(httpx.URL(url).path)
-    return Document(url, decode(b"".join(chunks), source=url, fmt=fmt, charset=charset), fmt)
+    return Document(url, decode(body, source=url, fmt=fmt, charset=charset), fmt)
+
+
+def _read_raw(
+    response: httpx.Response, url: str, max_bytes: int, deadline: float, timeout: float
+) -> bytes:
+    """The raw (still encoded) body, at most ``max_bytes``, before the deadline."""
+    declared = response.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_bytes:
+        msg = f"{url}: {declared} bytes is more than the limit of {max_bytes} (--fetch-max-bytes)"
+        raise InputError(msg, source=url)
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_raw():
+        size += len(chunk)
+        if size > max_bytes:
+            msg = f"{url}: larger than the limit of {max_bytes} bytes (--fetch-max-bytes)"
+            raise InputError(msg, source=url)
+        chunks.append(chunk)
+        if time.monotonic() > deadline:  # a server trickling bytes never ends the read
+            msg = f"{url}: no complete answer within {timeout:g} s (--fetch-timeout)"
+            raise InputError(msg, source=url)
+    return b"".join(chunks)
 
 
 def _content_type(header: str) -> tuple[str, str | None]:

@@ -56,6 +56,8 @@ class Pool:
     # (NCBI: 10/s with an api_key).
     keyed_rate: float | None = None
     key_setting: str | None = None
+    # The public pool's rate: rate headers may slow a pool down, never below this.
+    floor: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,12 +130,14 @@ class ServiceSpec:
 # per IP, 10/s with an API key (NBK25497), idconv assumed to share that budget;
 # DataCite 1000 requests per 5 minutes for identified clients; doi.org publishes no
 # limit, so it gets DataCite's content-negotiation figure.
+# Floors are the public (unidentified) pools: Crossref 1/s lists and 5/s singles, NCBI
+# 3/s, DataCite 500 per 5 minutes.
 POOLS: dict[str, Pool] = {
-    "crossref-list": Pool("crossref-list", 3.0, 3),
-    "crossref-single": Pool("crossref-single", 10.0, 3),
-    "ncbi": Pool("ncbi", 3.0, 3, keyed_rate=10.0, key_setting="ncbi_api_key"),
-    "datacite": Pool("datacite", 1000 / 300, 3),
-    "doi": Pool("doi", 1000 / 300, 2),
+    "crossref-list": Pool("crossref-list", 3.0, 3, floor=1.0),
+    "crossref-single": Pool("crossref-single", 10.0, 3, floor=5.0),
+    "ncbi": Pool("ncbi", 3.0, 3, keyed_rate=10.0, key_setting="ncbi_api_key", floor=3.0),
+    "datacite": Pool("datacite", 1000 / 300, 3, floor=500 / 300),
+    "doi": Pool("doi", 1000 / 300, 2, floor=500 / 300),
 }
 
 REGISTRY: dict[str, ServiceSpec] = {}

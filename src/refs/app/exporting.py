@@ -86,7 +86,13 @@ def export_library(
 
 
 def write_library_exports(library: Library, settings: Settings) -> list[str]:
-    """Rewrite references/library.bib and library.json (atomically, only when changed)."""
+    """Rewrite references/library.bib and library.json (atomically, only when changed).
+
+    Temporary files a killed run left beside them are removed first.
+    """
+    from refs.files import clean_orphans
+
+    clean_orphans(settings.library)
     entries = library_entries(library)
     return write_exports(
         entries, [(settings.library / name, fmt) for name, fmt in LIBRARY_EXPORTS.items()]

@@ -39,7 +39,8 @@ def extract_documents(
     reporter = reporter or NullReporter()
     client = None
     try:
-        for item in expand_inputs(inputs):
+        # Never read what refs itself writes (`refs resolve .` beside references/).
+        for item in expand_inputs(inputs, skip=[settings.library, settings.cache]):
             try:
                 if item.url:
                     if client is None:
@@ -51,9 +52,10 @@ def extract_documents(
                         client=client,
                         max_bytes=settings.fetch_max_bytes,
                         timeout=settings.fetch_timeout,
+                        allow_private=settings.allow_private_urls,
                     )
                 else:
-                    document = read_file(item.name)
+                    document = read_file(item.name, max_bytes=settings.max_bytes)
             except InputError as exc:
                 reporter.warning(str(exc))
                 yield DocumentResult(item.name, error=exc)
@@ -77,7 +79,7 @@ def split_inputs(inputs: Sequence[str]) -> tuple[list[str], list[Identifier]]:
     documents: list[str] = []
     identifiers: list[Identifier] = []
     for item in inputs:
-        if os.path.exists(item):
+        if item == "-" or os.path.exists(item):
             documents.append(item)
             continue
         try:

@@ -418,7 +418,7 @@ class Resolver:
         """The HTTP client and pools for one run; the batchers stop when it ends."""
         owns_client = self._client is None
         client = self._client or make_client(self.settings)
-        self.http = Http(client, self.settings, self._pools)
+        self.http = Http(client, self.settings, self._pools, warn=self.reporter.warning)
         try:
             yield
         finally:

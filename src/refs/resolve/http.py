@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import math
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -29,6 +30,7 @@ import httpx
 import stamina
 from aiolimiter import AsyncLimiter
 
+from refs.bodies import ACCEPT_ENCODING, decode_body
 from refs.config import Settings
 from refs.errors import ServiceError
 from refs.registry import POOLS, Pool
@@ -44,7 +46,7 @@ def make_client(settings: Settings) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         headers={"User-Agent": settings.user_agent},
         timeout=httpx.Timeout(settings.timeout, connect=min(settings.timeout, 10.0)),
-        follow_redirects=True,
+        follow_redirects=False,  # Http follows them itself (see Http._redirect)
         limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
     )
 
@@ -55,29 +57,42 @@ def pools_for(settings: Settings) -> dict[str, Pool]:
     for name, pool in POOLS.items():
         keyed = pool.key_setting is not None and getattr(settings, pool.key_setting, None)
         if keyed and pool.keyed_rate is not None:
-            pool = Pool(pool.name, pool.keyed_rate, pool.concurrency)
+            pool = Pool(pool.name, pool.keyed_rate, pool.concurrency, floor=pool.floor)
         out[name] = pool
     return out
 
 
 class _PoolState:
-    def __init__(self, pool: Pool) -> None:
+    def __init__(self, pool: Pool, warn: Callable[[str], None]) -> None:
         self.pool = pool
         self.rate = pool.rate
         self.semaphore = asyncio.Semaphore(pool.concurrency)
         self.limiter = AsyncLimiter(1, 1.0 / pool.rate)
+        self.warn = warn
+        self.warned = False
 
     def adapt(self, headers: httpx.Headers) -> None:
-        """Lower the rate when the service says its limit is lower than we assumed."""
+        """Lower the rate when the service says its limit is lower than we assumed,
+        but never below the public pool's (a header of 1 per 100,000 s would stall the run)."""
         limit, interval = headers.get("x-rate-limit-limit"), headers.get("x-rate-limit-interval")
         if not limit or not interval:
             return
         try:
             seconds = float(interval.strip().rstrip("s") or "1")
             rate = float(limit) / seconds
-        except ValueError:
+        except (ValueError, ZeroDivisionError):
             return
-        if 0 < rate < self.rate:
+        if not math.isfinite(rate) or rate <= 0:
+            return
+        if rate < self.pool.floor:
+            if not self.warned:
+                self.warned = True
+                self.warn(
+                    f"{self.pool.name}: the service announced {limit} request(s) per "
+                    f"{interval}; keeping {self.pool.floor:g}/s, its public pool's rate"
+                )
+            rate = self.pool.floor
+        if rate < self.rate:
             self.rate = rate
             self.limiter = AsyncLimiter(1, 1.0 / rate)
 
@@ -110,11 +125,14 @@ class Http:
         client: httpx.AsyncClient,
         settings: Settings,
         pools: Mapping[str, Pool] | None = None,
+        *,
+        warn: Callable[[str], None] | None = None,
     ) -> None:
         self.client = client
         self.settings = settings
         chosen = pools if pools is not None else pools_for(settings)
-        self._pools = {name: _PoolState(p) for name, p in chosen.items()}
+        warn = warn or (lambda message: None)
+        self._pools = {name: _PoolState(p, warn) for name, p in chosen.items()}
         self.requests: Counter[str] = Counter()  # per service, every attempt counted
         self.retries: Counter[str] = Counter()
 
@@ -194,9 +212,14 @@ class Http:
     ) -> tuple[httpx.Response, Any]:
         async with state.slot():
             self.requests[service] += 1
-            response = await self.client.request(
-                method, url, params=params, data=data, headers=headers
-            )
+            try:
+                # One deadline for the whole answer: a service dripping bytes cannot
+                # keep a request (and the run) going past it.
+                async with asyncio.timeout(self.settings.timeout):
+                    response = await self._fetch(service, method, url, params, data, headers)
+            except TimeoutError as exc:
+                msg = f"no complete answer within {self.settings.timeout:g} s"
+                raise httpx.ReadTimeout(msg) from exc
         state.adapt(response.headers)
         status = response.status_code
         if status in RETRY_STATUSES:
@@ -213,6 +236,88 @@ class Http:
             return response, None
         msg = f"{service}: HTTP {status}{_body_hint(response)}"
         raise ServiceError(msg, service=service, status=status, transient=False)
+
+    async def _fetch(
+        self,
+        service: str,
+        method: str,
+        url: str,
+        params: Mapping[str, str] | None,
+        data: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+    ) -> httpx.Response:
+        """One exchange: redirects followed here (a request that carries a body, with our
+        credentials, is never re-sent to another origin), the body read raw within
+        ``max_answer_bytes`` and decoded layer by layer within it too."""
+        request = self.client.build_request(
+            method,
+            url,
+            params=params,
+            data=data,
+            headers={**(headers or {}), "Accept-Encoding": ACCEPT_ENCODING},
+        )
+        limit = self.settings.max_answer_bytes
+        for _hop in range(MAX_REDIRECTS + 1):
+            response = await self.client.send(request, stream=True, follow_redirects=False)
+            try:
+                location = response.headers.get("location")
+                if response.status_code in REDIRECTS and location:
+                    request = self._redirect(service, request, response, location)
+                    continue
+                raw = bytearray()
+                if response.is_stream_consumed:  # built in memory (httpx.MockTransport)
+                    raw += response.content
+                else:
+                    async for chunk in response.aiter_raw():
+                        raw += chunk
+                        if len(raw) > limit:
+                            break
+            finally:
+                await response.aclose()
+            try:
+                body = decode_body(bytes(raw), response.headers.get("content-encoding"), limit)
+            except ValueError as exc:  # TooLarge included: not an answer refs can use
+                msg = f"{service}: an answer of {exc} (REFS_MAX_ANSWER_BYTES is {limit})"
+                raise ServiceError(
+                    msg, service=service, status=response.status_code, transient=False
+                ) from exc
+            kept = [
+                (k, v)
+                for k, v in response.headers.multi_items()
+                if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+            ]
+            return httpx.Response(response.status_code, headers=kept, content=body, request=request)
+        msg = f"{service}: more than {MAX_REDIRECTS} redirects"
+        raise ServiceError(msg, service=service, transient=False)
+
+    def _redirect(
+        self, service: str, request: httpx.Request, response: httpx.Response, location: str
+    ) -> httpx.Request:
+        target = request.url.join(location)
+        same_origin = (target.scheme, target.host, target.port) == (
+            request.url.scheme,
+            request.url.host,
+            request.url.port,
+        )
+        keeps_body = response.status_code in (307, 308) and request.method not in ("GET", "HEAD")
+        if keeps_body and not same_origin:
+            msg = (
+                f"{service}: answered HTTP {response.status_code} moving the {request.method} "
+                f"to {target.host}; refs does not re-send a request body (with its credentials) "
+                "to another host"
+            )
+            raise ServiceError(msg, service=service, status=response.status_code, transient=False)
+        method = request.method if keeps_body or request.method in ("GET", "HEAD") else "GET"
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in _PER_REQUEST}
+        return self.client.build_request(
+            method, target, headers=headers, content=request.content if keeps_body else None
+        )
+
+
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 5
+# Headers httpx computes for each request (and the host, which a redirect changes).
+_PER_REQUEST = frozenset({"host", "content-length", "content-type", "transfer-encoding"})
 
 
 def _body_hint(response: httpx.Response) -> str:
