@@ -173,3 +173,13 @@ def test_progress_bar_on_a_terminal_only(replay: ReplayServer, tmp_path: Path) -
     assert "resolving" not in stderr_on_tty("--quiet", "--max-age", "1s", "PMID:38147649")
     piped = refs(replay, tmp_path, "resolve", "--max-age", "1s", "PMID:38147649")
     assert "resolving" not in piped.stderr
+
+
+def test_quiet_means_quiet_even_when_a_request_is_retried(
+    replay: ReplayServer, tmp_path: Path
+) -> None:
+    """A retried 503 under --quiet prints nothing (no stamina.retry_scheduled lines)."""
+    replay.faults.append(Fault("crossref-single", "503"))
+    result = refs(replay, tmp_path, "resolve", "--quiet", "doi:10.1371/journal.pone.0033693")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""

@@ -47,3 +47,64 @@ def test_an_older_library_is_upgraded_in_place(tmp_path: Path) -> None:
         outbox = lib.outbox()  # old history counts as reported
         assert (outbox.changes, outbox.events) == ([], [])
         assert len(lib.migrations()) == 3
+
+
+def test_a_newer_library_is_refused_with_its_version(tmp_path: Path) -> None:
+    """A library migrated by a later refs is not touched by this one."""
+    with SQLiteLibrary(tmp_path) as lib:
+        lib._conn.execute("INSERT INTO migrations (name, applied_at) VALUES ('0099_future', 0)")
+    with pytest.raises(StoreError, match=r"newer refs \(schema 0099_future\).*upgrade refs"):
+        SQLiteLibrary(tmp_path)
+
+
+def test_two_first_openers_do_not_race_the_migrations(tmp_path: Path) -> None:
+    """Processes opening one new library at the same moment both succeed."""
+    import subprocess
+    import sys
+
+    code = "import sys; from refs.store.library import SQLiteLibrary; SQLiteLibrary(sys.argv[1]).close()"
+    for attempt in range(3):
+        target = tmp_path / f"lib{attempt}"
+        procs = [
+            subprocess.Popen([sys.executable, "-c", code, str(target)], stderr=subprocess.PIPE)
+            for _ in range(4)
+        ]
+        errors = [p.communicate()[1].decode() for p in procs]
+        assert [p.returncode for p in procs] == [0, 0, 0, 0], errors
+        with SQLiteLibrary(target) as lib:
+            assert len(lib.migrations()) == len(MIGRATIONS)
+
+
+def test_a_full_disk_says_so_and_changes_nothing(tmp_path: Path) -> None:
+    """SQLITE_FULL is reported as "database or disk is full", not "cannot rollback"."""
+    from refs.storage import Plan, WorkWrite
+    from refs.work import Provenance
+
+    with SQLiteLibrary(tmp_path) as lib:
+        before = lib.counts()
+        pages = lib._conn.execute("PRAGMA page_count").fetchone()[0]
+        lib._conn.execute(f"PRAGMA max_page_count = {pages + 2}")
+        plan = Plan(now=1.0, source="resolve")
+        for i in range(200):
+            work = Work(
+                title="x" * 2000,
+                provenance=[Provenance(service="crossref", key=f"10.1/{i}", fetched_at=1.0)],
+            )
+            plan.ops.append(WorkWrite(-1 - i, f"key{i}", work, "new", 1, sources=[work]))
+        with pytest.raises(StoreError, match="database or disk is full"):
+            lib.apply(plan)
+        assert lib.counts() == before
+
+
+def test_a_library_path_that_is_a_file_is_an_error(tmp_path: Path) -> None:
+    from refs.store.lock import library_lock
+
+    not_a_folder = tmp_path / "references"
+    not_a_folder.write_text("oops", encoding="utf-8")
+    with (
+        pytest.raises(StoreError, match="is a file, not a folder"),
+        library_lock(not_a_folder, wait=0),
+    ):
+        pass
+    with pytest.raises(StoreError, match="cannot open the library"):
+        SQLiteLibrary(not_a_folder)

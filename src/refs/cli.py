@@ -173,6 +173,14 @@ def extract(
         raise typer.Exit(EXIT_FAILED)
 
 
+def _own_retry_reports() -> None:
+    """refs counts retries and reports them itself (through --quiet's rules); stamina's
+    own log lines ("stamina.retry_scheduled") would reach stderr regardless."""
+    import stamina.instrumentation
+
+    stamina.instrumentation.set_on_retry_hooks([])
+
+
 def _duration(value: str | None, option: str) -> float | None:
     if value is None:
         return None
@@ -300,6 +308,7 @@ def resolve_command(
         }
     )
     reporter = StderrReporter(quiet=quiet)
+    _own_retry_reports()
     wants_export = output is not None or output_format is not None
     run = resolve_inputs(
         inputs,
@@ -399,6 +408,7 @@ def refresh(
         # --quiet silences progress and the summary, never what needs action.
         return print_refresh_report(report, quiet=quiet, fail_on=fail_on)
 
+    _own_retry_reports()
     report = run_refresh(
         settings, older_than=age, documents=documents or [], wait=wait, reporter=reporter, emit=emit
     )

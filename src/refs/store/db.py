@@ -7,6 +7,7 @@ sqlite-utils ``migrations`` pattern).
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -32,7 +33,10 @@ def connect(path: Path, migrations: Sequence[Migration], *, what: str) -> sqlite
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
-        _migrate(conn, migrations)
+        _migrate(conn, migrations, path)
+    except StoreError:
+        conn.close()
+        raise
     except sqlite3.DatabaseError as exc:
         conn.close()
         msg = f"{str(path)!r} is not a usable {what} ({exc}); move it away and run again"
@@ -40,31 +44,60 @@ def connect(path: Path, migrations: Sequence[Migration], *, what: str) -> sqlite
     return conn
 
 
-def _migrate(conn: sqlite3.Connection, migrations: Sequence[Migration]) -> None:
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
-    )
-    done = {row[0] for row in conn.execute("SELECT name FROM migrations")}
-    for name, apply in migrations:
-        if name in done:
-            continue
-        with transaction(conn):
-            apply(conn)
-            conn.execute(
-                "INSERT INTO migrations (name, applied_at) VALUES (?, ?)", (name, time.time())
+def _migrate(conn: sqlite3.Connection, migrations: Sequence[Migration], path: Path) -> None:
+    """Apply the migrations this database lacks, all under one write lock, so two refs
+    opening a new database at once never both apply one; refuse a newer schema."""
+    with transaction(conn):
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
+        )
+        done = {str(row[0]) for row in conn.execute("SELECT name FROM migrations")}
+        known = [name for name, _ in migrations]
+        newer = sorted(done - set(known))
+        if newer:
+            msg = (
+                f"{str(path)!r} was written by a newer refs (schema {newer[-1]}); this refs knows "
+                f"the schema up to {known[-1]}: upgrade refs to use it"
             )
+            raise StoreError(msg)
+        for name, apply in migrations:
+            if name not in done:
+                apply(conn)
+                conn.execute(
+                    "INSERT INTO migrations (name, applied_at) VALUES (?, ?)", (name, time.time())
+                )
 
 
 @contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """One atomic write: ``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on any error."""
-    conn.execute("BEGIN IMMEDIATE")
+    """One atomic write: ``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on any error.
+
+    SQLite errors become :class:`StoreError` saying what happened ("database or disk is
+    full"), never the "cannot rollback" that follows when SQLite already rolled back.
+    """
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        raise _store_error(conn, exc) from exc
     try:
         yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
+        conn.execute("COMMIT")
+    except BaseException as exc:
+        if conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+        if isinstance(exc, sqlite3.OperationalError):
+            raise _store_error(conn, exc) from exc
         raise
-    conn.execute("COMMIT")
+
+
+def _store_error(conn: sqlite3.Connection, exc: sqlite3.Error) -> StoreError:
+    where = ""
+    with contextlib.suppress(sqlite3.Error):
+        row = conn.execute("PRAGMA database_list").fetchone()
+        where = f" at {row[2]!r}" if row and row[2] else ""
+    msg = f"cannot write the database{where}: {exc}; nothing was changed"
+    return StoreError(msg)
 
 
 def run_script(conn: sqlite3.Connection, script: str) -> None:

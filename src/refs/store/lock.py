@@ -12,7 +12,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from refs.errors import LockTimeout
+from refs.errors import LockTimeout, StoreError
 
 __all__ = ["LOCK_NAME", "library_lock"]
 
@@ -22,7 +22,14 @@ LOCK_NAME = ".refs.lock"
 @contextmanager
 def library_lock(directory: Path, *, wait: float) -> Iterator[None]:
     """Hold the library's lock; wait up to ``wait`` seconds for it, else raise LockTimeout."""
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as exc:
+        msg = f"the library folder {str(directory)!r} is a file, not a folder (REFS_LIBRARY)"
+        raise StoreError(msg) from exc
+    except OSError as exc:
+        msg = f"cannot use the library folder {str(directory)!r}: {exc.strerror or exc}"
+        raise StoreError(msg) from exc
     lock = FileLock(directory / LOCK_NAME)
     try:
         lock.acquire(timeout=max(wait, 0.0))
