@@ -183,3 +183,17 @@ def test_quiet_means_quiet_even_when_a_request_is_retried(
     result = refs(replay, tmp_path, "resolve", "--quiet", "doi:10.1371/journal.pone.0033693")
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
+
+
+def test_a_record_that_stores_nothing_is_a_failure(replay: ReplayServer, tmp_path: Path) -> None:
+    """A DataCite answer whose record cannot be read resolves but stores nothing: that is a
+    failure with its reason and exit status 1, not "1 resolved"."""
+    doi = "10.5281/zenodo.1196821"
+    record = json.loads(replay.data.datacite[doi])
+    record["data"]["attributes"]["types"] = "not an object"  # derived: one field broken
+    replay.data.datacite[doi] = json.dumps(record)
+    result = refs(replay, tmp_path, "resolve", f"doi:{doi}")
+    assert result.returncode == 1
+    assert "0 resolved" in result.stderr
+    assert "nothing could be stored" in result.stderr
+    assert "datacite:10.5281/zenodo.1196821: cannot read the record" in result.stderr

@@ -140,3 +140,38 @@ def test_short_dois_are_expanded_then_resolved_and_stored(local: Local) -> None:
         store_works(library, build_works(report), [(doc.source, extract(doc))])
         (work,) = library.works(document="post.md")
     assert work.work.doi == CROSSREF_DOI
+
+
+def test_an_alias_doi_is_stored_under_its_prime_and_another_doi_is_warned(local: Local) -> None:
+    """Crossref answers an alias with the prime DOI's record (listing the alias): the work
+    is the prime's, known by both. A record for an unrelated DOI is kept, with a warning."""
+    from refs.app import build_works
+    from refs.progress import NullReporter
+
+    prime = dict(local.data.crossref[CROSSREF_DOI])
+    local.data.crossref["10.1371/alias.1"] = {**prime, "alias": ["10.1371/ALIAS.1"]}  # derived
+    local.data.crossref["10.1371/other.1"] = prime  # derived: answers for another DOI
+    report = local.run(["doi:10.1371/alias.1"])
+    (alias,) = report.resolutions
+    assert alias.canonical is not None
+    assert str(alias.canonical) == f"doi:{CROSSREF_DOI}"
+    (cluster,) = build_works(report).clusters
+    assert cluster.identifiers[Scheme.DOI] == CROSSREF_DOI
+    assert [str(a) for a in cluster.aliases] == ["doi:10.1371/alias.1"]
+    reporter = NullReporter()
+    local.run(["doi:10.1371/other.1"], reporter=reporter)
+    assert len(reporter.warnings) == 1
+    assert "does not list 10.1371/other.1 as an alias" in reporter.warnings[0]
+
+
+def test_a_not_found_from_another_base_url_is_asked_again(local: Local) -> None:
+    """A 404 cached while REFS_CROSSREF_URL was mistyped does not stand once it is fixed;
+    a not-found used from the cache says so."""
+    wrong = local.settings_with(crossref_url="http://replay.test/wrong")
+    local.settings = wrong
+    first = local.run(["PMID:1", CROSSREF_DOI])
+    assert first.resolutions[1].status == "not_found"
+    local.settings = local.settings_with()
+    again = local.run(["PMID:1", CROSSREF_DOI])
+    assert again.resolutions[1].status == "resolved"
+    assert "from the cache" in (again.resolutions[0].reason or "")

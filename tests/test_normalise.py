@@ -382,3 +382,22 @@ def test_control_characters_never_reach_the_library() -> None:
     message["title"] = ["Clear\x1b[2J screen\x07 \u202eevil"]
     work = work_from_crossref(message)
     assert work.title == "Clear[2J screen evil"
+
+
+def test_wrong_types_are_left_out_with_a_reason() -> None:
+    """An ISSN given as one string, a dict volume and a NaN issue are neither exploded into
+    characters nor written as garbage; each is reported."""
+    from refs.models import Record
+    from refs.normalise import normalise_record_checked
+
+    message = json.loads((FIX / "crossref/works_10.1371_journal.pone.0033693.json").read_text())[
+        "message"
+    ]
+    message.update({"ISSN": "1932-6203", "volume": {"v": 7}, "issue": float("nan")})
+    record = Record("crossref", message["DOI"].lower(), "ok", 1.0, json.dumps(message))
+    work, problems = normalise_record_checked(record)
+    assert work is not None
+    assert (work.issn, work.volume, work.issue) == (["1932-6203"], None, None)
+    assert len(problems) == 2
+    assert all(p.startswith("crossref:10.1371/journal.pone.0033693: ") for p in problems)
+    assert "volume: expected text or a whole number" in problems[0]

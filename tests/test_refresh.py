@@ -331,3 +331,31 @@ def test_console_escapes_controls() -> None:
 
     assert safe("Clear\x1b[2J \u202eevil\nnext") == "Clear\\x1b[2J \\u202eevil\\nnext"
     assert safe("plain text, ünïcode") == "plain text, ünïcode"
+
+
+def test_refresh_rewrites_exports_a_failed_write_left_stale(lib: Env) -> None:
+    """Works stored but exports not written (a run killed in between, a full disk): the
+    next refresh, with nothing new to report, still brings the exports up to date."""
+    from refs.app import build_works, resolve_identifiers, store_works
+    from refs.app.stores import opened_library
+    from refs.config import load_settings
+    from refs.identifiers import parse_identifier
+
+    settings = load_settings(
+        {
+            **lib.server.settings_overrides(),
+            "cache": lib.tmp / "cache",
+            "library": lib.library,
+        },
+        environ={},
+    )
+    report = resolve_identifiers([parse_identifier("doi:10.1021/acs.jctc.2c01235")], settings)
+    with opened_library(settings) as library:
+        store_works(library, build_works(report))  # ... and the export write never happened
+    assert "10.1021/acs.jctc.2c01235" not in (lib.library / "library.json").read_text()
+    result = json.loads(lib.run("refresh", "--json").stdout)
+    assert result["changed"] == []
+    assert str(lib.library / "library.json") in result["exports_written"]
+    assert "10.1021/acs.jctc.2c01235" in (lib.library / "library.json").read_text()
+    again = json.loads(lib.run("refresh", "--json").stdout)
+    assert again["exports_written"] == []

@@ -89,3 +89,8 @@ class Record:
     # Every identifier the record names (its DOI, PMID, PMCID): the crosswalk, read
     # once by the service module when it parsed the answer.
     names: dict[Scheme, str] = field(default_factory=dict)
+    # Something the user should know about this answer (not cached).
+    warning: str | None = None
+    # The service's base URL it came from: a not-found answer from a mistyped
+    # REFS_*_URL must not stand once the URL is fixed.
+    base: str | None = None

@@ -227,6 +227,12 @@ class Library(Protocol):
 
     def mark_reported(self, outbox: Outbox) -> None: ...
 
+    def generation(self) -> tuple[int, int]:
+        """(the content's generation, bumped by every write that changes it; the
+        generation the exports were last written at)."""
+
+    def mark_exported(self, generation: int) -> None: ...
+
     def history(self, key: str) -> list[HistoryEntry]: ...
 
     def aliases(self) -> dict[str, str]:

@@ -93,10 +93,13 @@ def write_library_exports(library: Library, settings: Settings) -> list[str]:
     from refs.files import clean_orphans
 
     clean_orphans(settings.library)
+    generation, _exported = library.generation()
     entries = library_entries(library)
-    return write_exports(
+    written = write_exports(
         entries, [(settings.library / name, fmt) for name, fmt in LIBRARY_EXPORTS.items()]
     )
+    library.mark_exported(generation)  # only reached when every file was written
+    return written
 
 
 def _write_one(

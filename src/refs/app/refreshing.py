@@ -218,9 +218,11 @@ async def _check(
             report.not_checked.append(NotChecked(work.key, problem or "unknown"))
             return
         fresh, warnings = normalise_records(news)
-        if warnings:
+        if len(fresh) < len(news):  # a record that cannot be read: keep the stored version
             report.not_checked.append(NotChecked(work.key, "; ".join(warnings)))
             return
+        for warning in warnings:
+            reporter.warning(warning)
         checker.add(work, Check(work.id, {slot_of(w): w for w in fresh}))
 
     reporter.start(STAGE, len(due))
@@ -270,8 +272,11 @@ def refresh(
         with locked(settings, wait=wait):
             outbox = library.outbox()
             report.changed, report.events = outbox.changes, outbox.events
-            if outbox.changes or not (settings.library / "library.bib").exists():
-                # Rendering a large library costs seconds; with no new version it is the same.
+            generation, exported = library.generation()
+            stale = generation != exported or not (settings.library / "library.bib").exists()
+            if outbox.changes or stale:
+                # Rendering a large library costs seconds; rewritten only when the library
+                # changed since the exports were last written whole.
                 report.exports_written = write_library_exports(library, settings)
             report.seconds = time.monotonic() - started
             shown = emit(report) if emit is not None else Shown(changes=True, events=True)

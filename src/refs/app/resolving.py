@@ -54,18 +54,20 @@ def resolve_identifiers(
 
 
 def normalise_records(records: Iterable[Record]) -> tuple[list[Work], list[str]]:
-    """The works the records describe, and a warning for each record that cannot be read."""
-    from refs.normalise import normalise_record
+    """The works the records describe, and a warning for each record that cannot be read
+    and for each value left out of a work (a dict where a volume should be)."""
+    from refs.normalise import normalise_record_checked
 
     works, warnings = [], []
     for record in records:
         try:
-            work = normalise_record(record)
+            work, problems = normalise_record_checked(record)
         except ValueError as exc:
             warnings.append(str(exc))
             continue
         if work is not None:
             works.append(work)
+            warnings += problems
     return works, warnings
 
 
@@ -76,6 +78,8 @@ class BuiltWorks:
     clusters: list[WorkCluster] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     duplicates_merged: int = 0
+    # Identifiers that resolved to records describing no work: failures, with the reason.
+    failed: dict[Identifier, str] = field(default_factory=dict)
 
 
 def build_works(report: ResolveReport) -> BuiltWorks:
@@ -99,11 +103,19 @@ def build_works(report: ResolveReport) -> BuiltWorks:
                 WorkCluster(cluster.identifiers, works, cluster.notes, aliases.get(index, []))
             )
         else:
-            ids = ", ".join(str(i) for i in cluster.identifier_list())
-            built.warnings.append(
-                f"{ids}: resolved, but no record describes the work (only identifier links)"
-            )
+            reason = "; ".join(warnings) or "its records describe no work (only identifier links)"
+            for r in resolved:
+                if where.get(r.canonical or r.identifier) == index:
+                    built.failed[r.identifier] = f"resolved, but nothing could be stored: {reason}"
     return built
+
+
+def mark_failed(report: ResolveReport, failed: dict[Identifier, str]) -> None:
+    """Turn resolutions that stored nothing into failures with their reason."""
+    for r in report.resolutions:
+        reason = failed.get(r.identifier)
+        if reason is not None:
+            r.status, r.reason = "failed", reason
 
 
 @dataclass(slots=True)
@@ -201,6 +213,7 @@ def resolve_inputs(
         identifiers, settings, offline=offline, max_age=max_age, reporter=reporter
     )
     built = build_works(report)
+    mark_failed(report, built.failed)
     run = ResolveRun(documents, given, report)
     docs = [(d.source, d.mentions) for d in documents if d.error is None]
     with stored(settings, wait=wait) as library:

@@ -13,7 +13,7 @@ from refs.models import Record
 from refs.registry import REGISTRY
 from refs.work import Work
 
-__all__ = ["normalise_record", "payload_digest"]
+__all__ = ["normalise_record", "normalise_record_checked", "payload_digest"]
 
 
 def normalise_record(record: Record) -> Work | None:
@@ -21,6 +21,19 @@ def normalise_record(record: Record) -> Work | None:
 
     Raises ValueError when the payload is not what its service sends.
     """
+    return normalise_record_checked(record)[0]
+
+
+def normalise_record_checked(record: Record) -> tuple[Work | None, list[str]]:
+    """:func:`normalise_record`, and what was left out of the work (wrong types) and why."""
+    from refs.normalise.text import collecting_problems
+
+    with collecting_problems() as problems:
+        work = _normalise(record)
+    return work, [f"{record.service}:{record.key}: {p}" for p in problems]
+
+
+def _normalise(record: Record) -> Work | None:
     spec = REGISTRY.get(record.service)
     if spec is None or spec.normaliser is None or record.status != "ok" or record.payload is None:
         return None

@@ -12,7 +12,15 @@ import json
 from typing import Any
 
 from refs.identifiers import Scheme, parse_identifier
-from refs.normalise.text import clean_markup, collapse, date_parts, make_name, normalise_page
+from refs.normalise.text import (
+    clean_markup,
+    collapse,
+    date_parts,
+    make_name,
+    normalise_page,
+    scalar,
+    str_list,
+)
 from refs.work import Name, Provenance, Relation, StatusEvent, Work
 
 __all__ = ["CROSSREF_TYPES", "STATUS_TYPES", "normalise", "work_from_crossref"]
@@ -198,13 +206,13 @@ def work_from_crossref(message: dict[str, Any], *, key: str = "", fetched_at: fl
         author=_names(message.get("author")),
         editor=_names(message.get("editor")),
         issued=issued,
-        volume=collapse(str(message["volume"])) if message.get("volume") else None,
-        issue=collapse(str(message["issue"])) if message.get("issue") else None,
+        volume=scalar(message.get("volume"), "volume"),
+        issue=scalar(message.get("issue"), "issue"),
         page=normalise_page(message.get("page") or message.get("article-number")),
         doi=doi,
         url=f"https://doi.org/{doi}" if doi else None,
-        issn=[i for i in message.get("ISSN") or [] if isinstance(i, str)],
-        isbn=[i for i in message.get("ISBN") or [] if isinstance(i, str)],
+        issn=str_list(message.get("ISSN"), "ISSN"),
+        isbn=str_list(message.get("ISBN"), "ISBN"),
         publisher=publisher,
         language=language if isinstance(language, str) else None,
         abstract=clean_markup(message.get("abstract"), paragraphs=True),

@@ -18,6 +18,8 @@ from refs.normalise.text import (
     date_parts,
     make_name,
     normalise_page,
+    scalar,
+    str_list,
 )
 from refs.records.csl import parse_csl
 from refs.work import DateParts, Name, Provenance, Work
@@ -86,15 +88,15 @@ def work_from_csl(payload: str | dict[str, Any], *, key: str = "", fetched_at: f
         issued=_date(item.get("issued"))
         or _date(item.get("published-print"))
         or _date(item.get("published-online")),
-        volume=collapse(str(item["volume"])) if item.get("volume") else None,
-        issue=collapse(str(item["issue"])) if item.get("issue") else None,
+        volume=scalar(item.get("volume"), "volume"),
+        issue=scalar(item.get("issue"), "issue"),
         page=normalise_page(item.get("page")),
         doi=doi,
         pmid=_id(item.get("PMID"), Scheme.PMID),
         pmcid=_id(item.get("PMCID"), Scheme.PMCID),
         url=f"https://doi.org/{doi}" if doi else collapse(_one(item.get("URL"))),
-        issn=[issn] if isinstance(issn, str) else [i for i in issn or [] if isinstance(i, str)],
-        isbn=[isbn] if isinstance(isbn, str) else [i for i in isbn or [] if isinstance(i, str)],
+        issn=str_list(issn, "ISSN"),
+        isbn=str_list(isbn, "ISBN"),
         publisher=collapse(_one(item.get("publisher"))),
         language=_one(item.get("language")),
         abstract=clean_markup(_one(item.get("abstract")), paragraphs=True),

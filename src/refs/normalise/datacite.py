@@ -18,6 +18,7 @@ from refs.normalise.text import (
     date_parts,
     make_name,
     normalise_page,
+    scalar,
 )
 from refs.work import DateParts, Name, Provenance, Relation, Work
 
@@ -169,8 +170,8 @@ def work_from_datacite(
         author=_names(attrs.get("creators")),
         editor=_names(attrs.get("contributors"), role="Editor"),
         issued=_issued(attrs),
-        volume=collapse(str(container["volume"])) if container.get("volume") else None,
-        issue=collapse(str(container["issue"])) if container.get("issue") else None,
+        volume=scalar(container.get("volume"), "volume"),
+        issue=scalar(container.get("issue"), "issue"),
         page=pages,
         doi=doi,
         url=f"https://doi.org/{doi}" if doi else collapse(attrs.get("url")),

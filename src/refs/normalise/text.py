@@ -9,8 +9,12 @@ entities are decoded and white space is collapsed.
 
 from __future__ import annotations
 
+import contextvars
 import html
+import math
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from lxml import etree
@@ -22,12 +26,15 @@ __all__ = [
     "CSL_TYPES",
     "clean_markup",
     "collapse",
+    "collecting_problems",
     "date_parts",
     "make_name",
     "month_number",
     "normalise_page",
     "parse_free_date",
+    "scalar",
     "split_family",
+    "str_list",
 ]
 
 _SMALL_CAPS = '<span style="font-variant:small-caps;">'
@@ -79,6 +86,61 @@ def _escape_stray_lt(value: str) -> str:
 
 def _literal(text: str) -> str:
     return _TAG_LIKE.sub("&lt;", text) if "<" in text else text
+
+
+_PROBLEMS: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
+    "refs_normalise_problems", default=None
+)
+
+
+@contextmanager
+def collecting_problems() -> Iterator[list[str]]:
+    """Collect what the normalisers dropped (wrong types) while normalising one record."""
+    problems: list[str] = []
+    token = _PROBLEMS.set(problems)
+    try:
+        yield problems
+    finally:
+        _PROBLEMS.reset(token)
+
+
+def _dropped(field: str, value: Any, expected: str) -> None:
+    problems = _PROBLEMS.get()
+    if problems is not None:
+        shown = repr(value)
+        problems.append(
+            f"{field}: expected {expected}, got {shown[:60]}{'…' if len(shown) > 60 else ''}; left out"
+        )
+
+
+def scalar(value: Any, field: str) -> str | None:
+    """A volume, issue or number as text: strings and whole numbers; anything else (a dict,
+    a list, NaN, true) is left out and reported, never written as "{'a': 1}" or "nan"."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return collapse(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return str(int(value))
+    _dropped(field, value, "text or a whole number")
+    return None
+
+
+def str_list(value: Any, field: str) -> list[str]:
+    """A list of strings (ISSN, ISBN); one string is a list of one."""
+    if value is None or value == []:
+        return []
+    if isinstance(value, str):
+        return [value] if value.strip() else []
+    if isinstance(value, list):
+        kept = [v.strip() for v in value if isinstance(v, str) and v.strip()]
+        if len(kept) != len(value):
+            _dropped(field, [v for v in value if not isinstance(v, str)], "strings")
+        return kept
+    _dropped(field, value, "a list of strings")
+    return []
 
 
 def collapse(text: str | None) -> str | None:

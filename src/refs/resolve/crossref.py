@@ -123,6 +123,7 @@ class Crossref:
         )
         if payload is None:
             return Record(NAME, doi, "not_found", now, http_status=404, reason="not in Crossref")
+        names = names_of(payload)
         return Record(
             NAME,
             doi,
@@ -132,8 +133,22 @@ class Crossref:
             200,
             "application/json",
             validators=validators_of(response),
-            names=names_of(payload),
+            names=names,
+            warning=_other_doi(doi, names.get(Scheme.DOI), payload),
         )
+
+
+def _other_doi(asked: str, answered: str | None, payload: str) -> str | None:
+    """Crossref answers an alias with its prime DOI's record (listing the alias): fine.
+    Any other DOI than the one asked is worth a warning."""
+    if answered is None or answered == asked:
+        return None
+    aliases = json.loads(payload).get("alias") or []
+    if asked in {a.lower() for a in aliases if isinstance(a, str)}:
+        return None
+    return (
+        f"Crossref answered with the record of {answered}, which does not list {asked} as an alias"
+    )
 
 
 class CrossrefSince(Crossref):

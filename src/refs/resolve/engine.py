@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 from collections import Counter, deque
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
@@ -234,9 +235,13 @@ class Resolver:
             return False
         return self.max_age is None or age <= self.max_age
 
+    def _base(self, service: str) -> str | None:
+        spec = REGISTRY.get(service)
+        return self.settings.url(spec.url.name) if spec is not None else None
+
     def remember(self, records: Iterable[Record]) -> None:
         """Write fetched records to the cache and index what they name for this run."""
-        records = list(records)
+        records = [dataclasses.replace(r, base=self._base(r.service)) for r in records]
         for record in records:
             self._index(record)
         self.cache.put(records)
@@ -264,6 +269,17 @@ class Resolver:
 
     def _start_lookup(self, service: str, key: str, future: asyncio.Future[Lookup]) -> None:
         cached = self.cache.get(service, key)
+        if (
+            cached is not None
+            and cached.status == "not_found"
+            and cached.base not in (None, self._base(service))
+        ):
+            cached = None  # "not found" at another base URL (a mistyped REFS_*_URL)
+        if cached is not None and cached.status == "not_found":
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(cached.fetched_at))
+            cached = dataclasses.replace(
+                cached, reason=f"{cached.reason or 'not found'} (from the cache, asked {when})"
+            )
         now = time.time()
         if cached is not None and (self.offline or self._fresh(cached, now)):
             self.from_cache += 1
@@ -322,7 +338,18 @@ class Resolver:
             if result.record is None:
                 return Resolution(ident, "failed", {ident.scheme: ident.value}, reason=result.error)
             if result.record.status == "ok":
-                return self._resolved(ident, [*first, result.record], spec.name, stale=result.stale)
+                resolution = self._resolved(
+                    ident, [*first, result.record], spec.name, stale=result.stale
+                )
+                answered = result.record.names.get(ident.scheme)
+                if answered and answered != ident.value:
+                    # An alias answered with its prime record (or, warned, another one):
+                    # the work is found by what the record says it is.
+                    resolution.canonical = Identifier(ident.scheme, answered)
+                    resolution.identifiers[ident.scheme] = answered
+                if result.record.warning:
+                    self.reporter.warning(f"{ident}: {result.record.warning}")
+                return resolution
             reasons.append(result.record.reason or f"not in {spec.name}")
         if len(reasons) == 1:
             reason = reasons[0]

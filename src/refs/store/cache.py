@@ -50,9 +50,14 @@ def _v1(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX crosswalk_by_record ON crosswalk (service, key)")
 
 
-MIGRATIONS: list[Migration] = [("0001_records_and_crosswalk", _v1)]
+def _v2(conn: sqlite3.Connection) -> None:
+    """The base URL each answer came from (negative answers are per base URL)."""
+    conn.execute("ALTER TABLE records ADD COLUMN base TEXT")
 
-_COLUMNS = "service, key, status, fetched_at, http_status, content_type, validators, reason, names, payload"
+
+MIGRATIONS: list[Migration] = [("0001_records_and_crosswalk", _v1), ("0002_record_base", _v2)]
+
+_COLUMNS = "service, key, status, fetched_at, http_status, content_type, validators, reason, names, payload, base"
 
 
 def _record(row: Sequence[object]) -> Record:
@@ -67,6 +72,7 @@ def _record(row: Sequence[object]) -> Record:
         reason,
         names,
         payload,
+        base,
     ) = row
     return Record(
         service=str(service),
@@ -81,6 +87,7 @@ def _record(row: Sequence[object]) -> Record:
         names={Scheme(k): v for k, v in json.loads(names).items()}
         if isinstance(names, str) and names
         else {},
+        base=base if isinstance(base, str) else None,
     )
 
 
@@ -128,12 +135,13 @@ class Cache:
                 r.reason,
                 json.dumps({s.value: v for s, v in r.names.items()}) if r.names else None,
                 r.payload,
+                r.base,
             )
             for r in records
         ]
         with transaction(self.conn):
             self.conn.executemany(
-                f"INSERT OR REPLACE INTO records ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT OR REPLACE INTO records ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
             self.conn.executemany(

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from refs.errors import StoreError
 from refs.identifiers import Identifier
-from refs.storage import DueWork, HistoryEntry, Outbox, Plan, Snapshot, StoredWork
+from refs.storage import DueWork, HistoryEntry, Outbox, Plan, Snapshot, StoredWork, WorkWrite
 from refs.store import outbox, works
 from refs.store.db import connect, transaction
 from refs.store.schema import MIGRATIONS
@@ -105,14 +105,29 @@ class SQLiteLibrary:
     # ------------------------------------------------------------------ writing
 
     def apply(self, plan: Plan) -> dict[int, int]:
+        changes = any(not (isinstance(op, WorkWrite) and op.kind == "unchanged") for op in plan.ops)
         try:
             with transaction(self._conn):
-                return works.apply_plan(self._conn, plan)
+                assigned = works.apply_plan(self._conn, plan)
+                if changes:
+                    self._conn.execute(
+                        "UPDATE meta SET value = value + 1 WHERE name = 'generation'"
+                    )
+                return assigned
         except sqlite3.IntegrityError as exc:
             msg = (
                 f"the library at {str(self.path)!r} refused the write ({exc}); nothing was changed"
             )
             raise StoreError(msg) from exc
+
+    def generation(self) -> tuple[int, int]:
+        """(the content's generation, the generation the exports were written at)."""
+        rows = dict(self._conn.execute("SELECT name, value FROM meta").fetchall())
+        return int(rows.get("generation", 0)), int(rows.get("exported", 0))
+
+    def mark_exported(self, generation: int) -> None:
+        with transaction(self._conn):
+            self._conn.execute("UPDATE meta SET value = ? WHERE name = 'exported'", (generation,))
 
     def mark_reported(self, pending: Outbox) -> None:
         with transaction(self._conn):

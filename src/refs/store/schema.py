@@ -6,7 +6,8 @@ work, so that a work can be re-merged without the cache); ``identifiers`` (every
 PMID and PMCID known for a work); ``citations`` (which documents cite which works);
 ``history`` (every version of every work, with what changed and why); ``key_aliases``
 (keys of works later found to be the same as another); ``events`` (the refresh
-outbox of status events; ``history.reported`` is its outbox of versions).
+outbox of status events; ``history.reported`` is its outbox of versions); ``meta``
+(the generation of the library's content, and the one its exports were written at).
 """
 
 from __future__ import annotations
@@ -117,8 +118,15 @@ def _v3(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX mentions_by_identifier ON mentions (scheme, value)")
 
 
+def _v4(conn: sqlite3.Connection) -> None:
+    """A generation counter, so a refresh can tell exports left stale by a failed write."""
+    conn.execute("CREATE TABLE meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL)")
+    conn.execute("INSERT INTO meta (name, value) VALUES ('generation', 0), ('exported', 0)")
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_library", _v1),
     ("0002_refresh_outbox", _v2),
     ("0003_source_digests", _v3),
+    ("0004_generations", _v4),
 ]
