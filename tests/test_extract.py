@@ -280,3 +280,12 @@ def test_extraction_time_grows_linearly(piece: str, fmt: Format) -> None:
 
     small, large = cost(2_000), cost(16_000)
     assert large / small < 24, (small, large)
+
+
+def test_an_element_without_its_end_tag_hides_nothing_after_it() -> None:
+    """A self-closing <self-uri/> (PLOS) or a <head> whose end tag HTML lets you omit does
+    not swallow the document after it."""
+    xml = '<article><self-uri xlink:href="x.pdf"/><ref>doi:10.1000/after</ref></article>'
+    assert _ids(extract(Document("a.xml", xml, Format.XML))) == {("doi", "10.1000/after")}
+    page = "<html><head><title>t</title><p>Visible doi:10.1000/visible</p></html>"
+    assert _ids(extract(Document("a.html", page, Format.HTML))) == {("doi", "10.1000/visible")}

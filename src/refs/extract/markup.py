@@ -39,18 +39,16 @@ _TAG = re.compile(
 )
 _ATTR = re.compile(r"([^\s\"'>/=]+)(?:\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s\"'=<>`]+)))?")
 
-# Every region pattern that skips to a closing mark also ends at the end of the text
-# (``|\Z``): a pattern that can fail after scanning ahead would rescan from each start
-# and make '<head>' * 40000 quadratic.
+# Region patterns that skip to a closing mark end at the end of the text (``|\Z``,
+# as browsers do for comments and scripts): a pattern that can fail after scanning
+# ahead would rescan from each start and make hostile input quadratic. Elements that
+# may lack their end tag (<head>, <self-uri/>) are found by _element_spans instead.
 _HTML_SKIP = re.compile(
     r"<!--.*?(?:-->|\Z)|<(script|style|template)\b[^>]*>.*?(?:</\1\s*>|\Z)", re.S | re.I
 )
-_HTML_HEAD = re.compile(r"<head\b[^>]*>.*?(?:</head\s*>|<body\b|\Z)", re.S | re.I)
-_XML_SKIP = re.compile(
-    r"<!--.*?(?:-->|\Z)|<\?.*?(?:\?>|\Z)|<!DOCTYPE[^>]*>"
-    r"|<article-id\b[^>]*>.*?(?:</article-id\s*>|\Z)|<self-uri\b[^>]*>.*?(?:</self-uri\s*>|\Z)",
-    re.S,
-)
+_XML_SKIP = re.compile(r"<!--.*?(?:-->|\Z)|<\?.*?(?:\?>|\Z)|<!DOCTYPE[^>]*>", re.S)
+# Elements whose content is left out, found with plain searches (see _element_spans).
+_XML_SKIP_ELEMENTS = ("article-id", "self-uri")
 _META = re.compile(r"<meta\b", re.I)
 _META_NAMES = {"citation_doi", "citation_pmid", "citation_pmcid", "citation_reference"}
 # Meta tags whose content is a bare value of a known scheme ("37438700").
@@ -198,8 +196,8 @@ def _dedupe(mentions: list[Mention]) -> list[Mention]:
 def extract_html(source: str, src: str) -> list[Mention]:
     """Citations in an HTML page: visible text, link targets and citation meta tags."""
     hidden = _Regions(_merge([m.span() for m in _HTML_SKIP.finditer(src)]))
-    head = _HTML_HEAD.search(src)
-    head_start, head_end = head.span() if head else (0, 0)
+    heads = _element_spans(src, "head", ends=("<body",), lower=src.lower())
+    head_start, head_end = heads[0] if heads else (0, 0)
     mentions: list[Mention] = []
     for f in scan(src):
         if f.start in hidden:
@@ -253,7 +251,10 @@ def _html_attr_ok(tag: _Tag, attr: str | None) -> bool:
 
 def extract_xml(source: str, src: str) -> list[Mention]:
     """Citations in JATS (or other) XML: text, links and typed identifier elements."""
-    skip = _Regions(_merge([m.span() for m in _XML_SKIP.finditer(src)]))
+    spans = [m.span() for m in _XML_SKIP.finditer(src)]
+    for name in _XML_SKIP_ELEMENTS:
+        spans += _element_spans(src, name)
+    skip = _Regions(_merge(spans))
     typed = [m for m in _XML_ID.finditer(src) if _typed_scheme(src, m) is not None]
     # Hits inside a typed element are read from its whole value below.
     values = _Regions(_merge([m.span(3) for m in typed]))
@@ -293,6 +294,42 @@ def _typed_scheme(src: str, m: re.Match[str]) -> Scheme | None:
     tag = _parse_tag(src, m.start())
     kind = tag.attrs.get("pub-id-type", ("", 0, 0))[0].lower() if tag else ""
     return _TYPE_SCHEME.get(kind)
+
+
+def _element_spans(
+    src: str, name: str, *, ends: tuple[str, ...] = (), lower: str | None = None
+) -> list[tuple[int, int]]:
+    """Spans of ``<name …>…</name>`` (or a self-closing ``<name …/>``), in linear time.
+
+    An element whose end tag never comes (nor one of ``ends``, such as ``<body`` for
+    ``<head>``) covers only its start tag: the rest of the document stays visible.
+    Searches go forward only; an opening with no end after it costs nothing more,
+    because the last end tag's position is known.
+    """
+    text = lower if lower is not None else src
+    marks = (f"</{name}", *ends)
+    last_end = max(text.rfind(m) for m in marks)
+    spans: list[tuple[int, int]] = []
+    at = text.find(f"<{name}")
+    while at >= 0:
+        after = at + len(name) + 1
+        if after < len(text) and (text[after].isalnum() or text[after] in "-_:."):
+            at = text.find(f"<{name}", after)
+            continue  # <header>, <article-ids>: another element
+        gt = text.find(">", after)
+        if gt < 0:
+            break
+        if text[gt - 1] == "/" or at > last_end:
+            spans.append((at, gt + 1))
+            at = text.find(f"<{name}", gt + 1)
+            continue
+        stops = [i for i in (text.find(m, gt + 1) for m in marks) if i >= 0]
+        stop = min(stops)
+        close = text.find(">", stop) if text.startswith(f"</{name}", stop) else stop - 1
+        end = (close if close >= 0 else len(text) - 1) + 1
+        spans.append((at, end))
+        at = text.find(f"<{name}", end)
+    return spans
 
 
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
