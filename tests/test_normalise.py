@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 from refs.normalise.crossref import work_from_crossref
 from refs.normalise.csl import work_from_csl
 from refs.normalise.datacite import work_from_datacite
+from refs.normalise.markup import clean_markup
 from refs.normalise.pubmed import work_from_pubmed
-from refs.normalise.text import clean_markup, date_parts, make_name, normalise_page, parse_free_date
+from refs.normalise.text import date_parts, make_name, normalise_page, parse_free_date
 from refs.records.pubmed import split_article_set
 from refs.work import Work, plain_text
 

@@ -11,9 +11,9 @@ from typing import Any
 
 from refs.identifiers import Scheme, canonical
 from refs.normalise.crossref import CROSSREF_TYPES
+from refs.normalise.markup import clean_markup
 from refs.normalise.text import (
     CSL_TYPES,
-    clean_markup,
     collapse,
     date_parts,
     make_name,

@@ -11,9 +11,9 @@ import json
 from typing import Any
 
 from refs.identifiers import Scheme, parse_identifier
+from refs.normalise.markup import clean_markup
 from refs.normalise.text import (
     CSL_TYPES,
-    clean_markup,
     collapse,
     date_parts,
     make_name,

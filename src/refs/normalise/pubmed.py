@@ -13,8 +13,8 @@ import html
 from lxml import etree
 
 from refs.identifiers import Scheme
+from refs.normalise.markup import clean_markup
 from refs.normalise.text import (
-    clean_markup,
     collapse,
     date_parts,
     make_name,
