@@ -118,7 +118,11 @@ def test_a_refresh_versions_changes_and_holds_new_events_only() -> None:
     fresh = record("crossref", "10.1/a", 9.0, doi="10.1/a", status=[known, retraction])
     plan, problems = plan_refresh(
         snap,
-        [Check(1, {("crossref", "10.1/a"): fresh}), Check(2), Check(99)],
+        [
+            Check(1, {("crossref", "10.1/a"): fresh}),
+            Check(2),
+            Check(99, {("crossref", "x"): fresh}),
+        ],
         now=10.0,
     )
     assert plan.checked == [2]

@@ -173,7 +173,8 @@ def plan_refresh(
 ) -> tuple[Plan, dict[int, str]]:
     """The plan that stores a refresh's findings, and the works that could not be checked.
 
-    A check without news only records the check time. A work whose records changed
+    A check without news only records the check time (and needs no place in the
+    snapshot, which holds the works with news). A work whose records changed
     is re-merged from its stored records with the fresh ones in their place; if its
     content differs it gets a new version, held in the outbox with every status
     event it did not have before.
@@ -181,12 +182,12 @@ def plan_refresh(
     plan = Plan(now=now, source=source)
     problems: dict[int, str] = {}
     for check in checks:
+        if not check.news:  # nothing to merge: the snapshot need not hold it
+            plan.checked.append(check.work_id)
+            continue
         stored = snapshot.works.get(check.work_id)
         if stored is None:
             problems[check.work_id] = "the work was merged into another meanwhile"
-            continue
-        if not check.news:
-            plan.checked.append(stored.id)
             continue
         sources = {**snapshot.sources.get(stored.id, {}), **check.news}
         ordered = [sources[k] for k in sorted(sources)]

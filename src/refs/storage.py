@@ -200,10 +200,15 @@ class Library(Protocol):
     """The user's library. Every write is one transaction; reads see committed data."""
 
     def snapshot(
-        self, identifiers: Iterable[Identifier] = (), *, work_ids: Iterable[int] = ()
+        self,
+        identifiers: Iterable[Identifier] = (),
+        *,
+        work_ids: Iterable[int] = (),
+        keys: bool = True,
     ) -> Snapshot:
         """The works holding any of ``identifiers`` (or with these ids), their records,
-        the owners of those identifiers, and every key and alias in use."""
+        the owners of those identifiers, and (unless ``keys`` is false: a refresh
+        assigns none) every key and alias in use."""
 
     def apply(self, plan: Plan) -> dict[int, int]:
         """Write a plan in one transaction; returns provisional id → assigned id."""

@@ -178,7 +178,9 @@ class _Checker:
             return
         checks, self.pending = self.pending, []
         with locked(self.settings, wait=self.wait):
-            snapshot = self.library.snapshot(work_ids=[c.work_id for c in checks])
+            snapshot = self.library.snapshot(
+                work_ids=[c.work_id for c in checks if c.news], keys=False
+            )
             plan, problems = plan_refresh(snapshot, checks, now=time.time())
             self.library.apply(plan)
         self.report.checked += len(plan.checked) + len(plan.updates)

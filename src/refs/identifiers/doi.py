@@ -53,11 +53,10 @@ _BIORXIV_TAIL = re.compile(
     re.IGNORECASE,
 )
 # shortDOIs, registered aliases of DOIs (DOI Handbook; shortdoi.org): 10/aabbe. Only
-# after a resolver or a label, where "10/" cannot be a date or a fraction.
-_SHORT_DOI = re.compile(
-    r"(?:(?:https?://)?(?:dx\.)?doi\.org/|\b(?:doi|DOI|Doi)\s*:\s*)"
-    r"(10/(?=[A-Za-z0-9]{0,15}[A-Za-z])[A-Za-z0-9]{3,16})(?![\w/])(?![.-]\w)"
-)
+# after a resolver or a label, where "10/" cannot be a date or a fraction. Found like
+# the other families: a literal search for "10/", the context checked only there.
+_SHORT_DOI_BEFORE = re.compile(r"(?:(?:https?://)?(?:dx\.)?doi\.org/|\b(?:doi|DOI|Doi)\s*:\s*)\Z")
+_SHORT_DOI = re.compile(r"10/(?=[A-Za-z0-9]{0,15}[A-Za-z])[A-Za-z0-9]{3,16}(?![\w/])(?![.-]\w)")
 _TRAILING_PUNCT = ".,;:!?'*"
 _BRACKETS = {")": "(", "]": "[", "}": "{"}
 # A label or resolver URL right before a DOI, included in the raw text.
@@ -207,8 +206,14 @@ def scan_dois(text: str, out: list[Found]) -> None:
 def scan_short_dois(text: str, out: list[Found]) -> None:
     """shortDOIs (``https://doi.org/10/aabbe``, ``doi:10/aabbe``): DOI mentions whose id
     is the alias (``10/aabbe``), expanded to the full DOI when resolved."""
-    for m in _SHORT_DOI.finditer(text):
-        out.append(Found(Scheme.DOI, m.group(1).lower(), m.group(0), m.start(), m.end()))
+    at = text.find("10/")
+    while at >= 0:
+        m = _SHORT_DOI.match(text, at)
+        head = _SHORT_DOI_BEFORE.search(text, max(0, at - 30), at) if m else None
+        if m and head:
+            start = head.start()
+            out.append(Found(Scheme.DOI, m.group(0).lower(), text[start : m.end()], start, m.end()))
+        at = text.find("10/", at + 3)
 
 
 def is_short_doi(doi: str) -> bool:

@@ -47,9 +47,13 @@ class SQLiteLibrary:
     # ------------------------------------------------------------------ reading
 
     def snapshot(
-        self, identifiers: Iterable[Identifier] = (), *, work_ids: Iterable[int] = ()
+        self,
+        identifiers: Iterable[Identifier] = (),
+        *,
+        work_ids: Iterable[int] = (),
+        keys: bool = True,
     ) -> Snapshot:
-        return works.snapshot(self._conn, identifiers, work_ids)
+        return works.snapshot(self._conn, identifiers, work_ids, keys=keys)
 
     def works(
         self, *, document: str | None = None, keys: Iterable[str] | None = None

@@ -88,7 +88,11 @@ def read_works(
 
 
 def snapshot(
-    conn: sqlite3.Connection, identifiers: Iterable[Identifier], work_ids: Iterable[int]
+    conn: sqlite3.Connection,
+    identifiers: Iterable[Identifier],
+    work_ids: Iterable[int],
+    *,
+    keys: bool = True,
 ) -> Snapshot:
     snap = Snapshot()
     wanted = list({(i.scheme.value, i.value) for i in identifiers})
@@ -120,9 +124,11 @@ def snapshot(
             f"SELECT scheme, value, work_id FROM identifiers WHERE work_id IN ({marks})", part
         ):
             snap.owners[Identifier(Scheme(scheme), str(value))] = int(wid)
-    snap.taken = {
-        str(r[0]) for r in conn.execute("SELECT key FROM works UNION SELECT alias FROM key_aliases")
-    }
+    if keys:
+        snap.taken = {
+            str(r[0])
+            for r in conn.execute("SELECT key FROM works UNION SELECT alias FROM key_aliases")
+        }
     return snap
 
 
