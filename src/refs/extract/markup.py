@@ -196,8 +196,7 @@ def _dedupe(mentions: list[Mention]) -> list[Mention]:
 def extract_html(source: str, src: str) -> list[Mention]:
     """Citations in an HTML page: visible text, link targets and citation meta tags."""
     hidden = _Regions(_merge([m.span() for m in _HTML_SKIP.finditer(src)]))
-    heads = _element_spans(src, "head", ends=("<body",), lower=src.lower())
-    head_start, head_end = heads[0] if heads else (0, 0)
+    head_start, head_end = _head(src)
     mentions: list[Mention] = []
     for f in scan(src):
         if f.start in hidden:
@@ -296,18 +295,29 @@ def _typed_scheme(src: str, m: re.Match[str]) -> Scheme | None:
     return _TYPE_SCHEME.get(kind)
 
 
-def _element_spans(
-    src: str, name: str, *, ends: tuple[str, ...] = (), lower: str | None = None
-) -> list[tuple[int, int]]:
+_HEAD_OPEN = re.compile(r"<head\b[^>]*>", re.I)
+_HEAD_END = re.compile(r"</head\s*>|<body\b", re.I)
+
+
+def _head(src: str) -> tuple[int, int]:
+    """The span of the page's <head> (its end tag may be omitted, then <body> ends it; with
+    neither, only the start tag). Two searches, each at most one pass."""
+    start = _HEAD_OPEN.search(src)
+    if start is None:
+        return (0, 0)
+    end = _HEAD_END.search(src, start.end())
+    return (start.start(), end.start() if end else start.end())
+
+
+def _element_spans(src: str, name: str) -> list[tuple[int, int]]:
     """Spans of ``<name …>…</name>`` (or a self-closing ``<name …/>``), in linear time.
 
-    An element whose end tag never comes (nor one of ``ends``, such as ``<body`` for
-    ``<head>``) covers only its start tag: the rest of the document stays visible.
-    Searches go forward only; an opening with no end after it costs nothing more,
-    because the last end tag's position is known.
+    An element whose end tag never comes covers only its start tag: the rest of the
+    document stays visible. Searches go forward only; an opening with no end after it
+    costs nothing more, because the last end tag's position is known.
     """
-    text = lower if lower is not None else src
-    marks = (f"</{name}", *ends)
+    text = src
+    marks = (f"</{name}",)
     last_end = max(text.rfind(m) for m in marks)
     spans: list[tuple[int, int]] = []
     at = text.find(f"<{name}")

@@ -25,7 +25,7 @@ import re
 from collections.abc import Iterator
 
 from refs.errors import IdentifierError
-from refs.identifiers.doi import DOI_FULL, is_short_doi, scan_dois, scan_short_dois
+from refs.identifiers.doi import DOI_FULL, is_short_doi, scan_dois
 from refs.identifiers.model import Found, Identifier, Scheme
 from refs.identifiers.ncbi import scan_ncbi
 from refs.identifiers.publishers import scan_publisher_urls
@@ -79,6 +79,10 @@ def normalise_pmcid(text: str) -> str:
 # ------------------------------------------------------------------------ scanning
 
 
+# One pass each tells whether the rarer families can stand in a text at all.
+_PUBLISHER_HINT = re.compile(r"/articles/|/content/early/")
+
+
 def scan(text: str) -> list[Found]:
     """Every DOI, PMID and PMCID in ``text``, in order of position.
 
@@ -86,11 +90,9 @@ def scan(text: str) -> list[Found]:
     happens to stand inside a DOI or a URL is not reported twice.
     """
     found: list[Found] = []
-    if "10." in text:
-        scan_dois(text, found)
-    if "10/" in text:
-        scan_short_dois(text, found)
-    if "/articles/" in text or "/content/early/" in text:
+    if "10." in text or "10/" in text:
+        scan_dois(text, found)  # shortDOIs (10/aabbe) too, in the same pass
+    if _PUBLISHER_HINT.search(text):
         scan_publisher_urls(text, found)
     scan_ncbi(text, found)
     if len(found) < 2:

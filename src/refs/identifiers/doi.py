@@ -7,11 +7,12 @@ from urllib.parse import unquote
 
 from refs.identifiers.model import Found, Scheme
 
-__all__ = ["DOI_FULL", "URL_HEAD_BEFORE", "is_short_doi", "scan_dois", "scan_short_dois"]
+__all__ = ["DOI_FULL", "URL_HEAD_BEFORE", "is_short_doi", "scan_dois"]
 
 # Prefix "10." + registrant code (4-9 digits, optionally dotted sub-prefixes), then
 # "/" or its URL encoding. Crossref's DOI-matching blog (2015-08-11) uses 4-9 digits.
-_DOI_ANCHOR = re.compile(r"10\.\d{4,9}(?:\.\d+)*(?:/|%2[Ff])")
+# The same pass finds shortDOIs' "10/" (see _short_doi).
+_DOI_ANCHOR = re.compile(r"10(?:\.\d{4,9}(?:\.\d+)*(?:/|%2[Ff])|/)")
 # Characters a DOI suffix runs over. Stops at white space (incl. NBSP, zero-width
 # space), quotes, "|", "<" ">" (SICI "<...>" parts are re-joined below), backslash,
 # control characters and typographic quotes.
@@ -133,6 +134,8 @@ def _trim_doi(candidate: str, *, in_url: bool, publisher: bool) -> str:
 def _cut_unbalanced(candidate: str) -> str:
     """A closing bracket with no opening one in the DOI ends it, even if more path follows:
     ``(DOI:10.1000/ABC.D5)/S/URI`` holds ``10.1000/ABC.D5`` (PDF link annotations)."""
+    if ")" not in candidate and "]" not in candidate and "}" not in candidate:
+        return candidate
     depth = dict.fromkeys(_BRACKETS.values(), 0)
     for i, ch in enumerate(candidate):
         if ch in depth:
@@ -174,6 +177,9 @@ def _canonical_doi(candidate: str) -> str:
 def scan_dois(text: str, out: list[Found]) -> None:
     for m in _DOI_ANCHOR.finditer(text):
         start = m.start()
+        if m.end() - start == 3:  # "10/"
+            _short_doi(text, start, out)
+            continue
         if not _glued_ok(text, start):
             continue
         before = text[start - 1] if start else ""
@@ -203,17 +209,14 @@ def scan_dois(text: str, out: list[Found]) -> None:
         out.append(Found(Scheme.DOI, doi, text[raw_start:end], raw_start, end))
 
 
-def scan_short_dois(text: str, out: list[Found]) -> None:
-    """shortDOIs (``https://doi.org/10/aabbe``, ``doi:10/aabbe``): DOI mentions whose id
-    is the alias (``10/aabbe``), expanded to the full DOI when resolved."""
-    at = text.find("10/")
-    while at >= 0:
-        m = _SHORT_DOI.match(text, at)
-        head = _SHORT_DOI_BEFORE.search(text, max(0, at - 30), at) if m else None
-        if m and head:
-            start = head.start()
-            out.append(Found(Scheme.DOI, m.group(0).lower(), text[start : m.end()], start, m.end()))
-        at = text.find("10/", at + 3)
+def _short_doi(text: str, at: int, out: list[Found]) -> None:
+    """A shortDOI at ``at`` (``https://doi.org/10/aabbe``, ``doi:10/aabbe``): a DOI mention
+    whose id is the alias (``10/aabbe``), expanded to the full DOI when resolved."""
+    m = _SHORT_DOI.match(text, at)
+    head = _SHORT_DOI_BEFORE.search(text, max(0, at - 30), at) if m else None
+    if m and head:
+        start = head.start()
+        out.append(Found(Scheme.DOI, m.group(0).lower(), text[start : m.end()], start, m.end()))
 
 
 def is_short_doi(doi: str) -> bool:
