@@ -93,7 +93,7 @@ def _doi_suffix_end(text: str, pos: int) -> int:
     return end
 
 
-def _trim_doi(candidate: str, *, in_url: bool, publisher: bool) -> str:
+def _trim_doi(candidate: str, *, in_url: bool, publisher: bool, bracketed: bool = False) -> str:
     """Cut a raw DOI candidate down to the DOI itself."""
     m = _ENTITY.search(candidate)
     while m:
@@ -115,8 +115,16 @@ def _trim_doi(candidate: str, *, in_url: bool, publisher: bool) -> str:
             cut = candidate.find(sep)
             if cut >= 0:
                 candidate = candidate[:cut]
-    candidate = _cut_unbalanced(candidate)
-    candidate = candidate.rstrip(_TRAILING_PUNCT)
+    if bracketed:
+        candidate = _cut_unbalanced(candidate)
+    while candidate:
+        last = candidate[-1]
+        if last in _TRAILING_PUNCT or (
+            last in _BRACKETS and candidate.count(_BRACKETS[last]) < candidate.count(last)
+        ):
+            candidate = candidate[:-1]
+        else:
+            break
     slash = candidate.find("/")
     if slash < 0:
         return candidate
@@ -132,8 +140,10 @@ def _trim_doi(candidate: str, *, in_url: bool, publisher: bool) -> str:
 
 
 def _cut_unbalanced(candidate: str) -> str:
-    """A closing bracket with no opening one in the DOI ends it, even if more path follows:
-    ``(DOI:10.1000/ABC.D5)/S/URI`` holds ``10.1000/ABC.D5`` (PDF link annotations)."""
+    """Inside brackets opened before it, a closing bracket with no opening one in the DOI
+    ends it, even if more path follows: ``(DOI:10.1000/ABC.D5)/S/URI`` holds
+    ``10.1000/ABC.D5`` (PDF link annotations). Elsewhere only a trailing one is cut, so
+    that any DOI written alone stays whole."""
     if ")" not in candidate and "]" not in candidate and "}" not in candidate:
         return candidate
     depth = dict.fromkeys(_BRACKETS.values(), 0)
@@ -198,7 +208,8 @@ def scan_dois(text: str, out: list[Found]) -> None:
         cut = run.find(_ELLIPSES[1])
         if cut >= 0:
             continue  # "10.1016/j.jhep.2019.01…": the rest of the DOI was left out
-        trimmed = _trim_doi(run, in_url=in_url, publisher=publisher)
+        bracketed = raw_start > 0 and text[raw_start - 1] in "([{"
+        trimmed = _trim_doi(run, in_url=in_url, publisher=publisher, bracketed=bracketed)
         end = start + len(trimmed)
         if text.startswith(_ELLIPSES, end):
             continue  # "10.1016/j.jhep.2019.01...": cut short (the href has it whole)
