@@ -79,10 +79,6 @@ def normalise_pmcid(text: str) -> str:
 # ------------------------------------------------------------------------ scanning
 
 
-# One pass each tells whether the rarer families can stand in a text at all.
-_PUBLISHER_HINT = re.compile(r"/articles/|/content/early/")
-
-
 def scan(text: str) -> list[Found]:
     """Every DOI, PMID and PMCID in ``text``, in order of position.
 
@@ -91,9 +87,8 @@ def scan(text: str) -> list[Found]:
     """
     found: list[Found] = []
     if "10." in text or "10/" in text:
-        scan_dois(text, found)  # shortDOIs (10/aabbe) too, in the same pass
-    if _PUBLISHER_HINT.search(text):
-        scan_publisher_urls(text, found)
+        scan_dois(text, found)  # shortDOIs (10/aabbe) too
+    scan_publisher_urls(text, found)
     scan_ncbi(text, found)
     if len(found) < 2:
         return found

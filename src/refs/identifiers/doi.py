@@ -11,8 +11,7 @@ __all__ = ["DOI_FULL", "URL_HEAD_BEFORE", "is_short_doi", "scan_dois"]
 
 # Prefix "10." + registrant code (4-9 digits, optionally dotted sub-prefixes), then
 # "/" or its URL encoding. Crossref's DOI-matching blog (2015-08-11) uses 4-9 digits.
-# The same pass finds shortDOIs' "10/" (see _short_doi).
-_DOI_ANCHOR = re.compile(r"10(?:\.\d{4,9}(?:\.\d+)*(?:/|%2[Ff])|/)")
+_DOI_ANCHOR = re.compile(r"10\.\d{4,9}(?:\.\d+)*(?:/|%2[Ff])")
 # Characters a DOI suffix runs over. Stops at white space (incl. NBSP, zero-width
 # space), quotes, "|", "<" ">" (SICI "<...>" parts are re-joined below), backslash,
 # control characters and typographic quotes.
@@ -95,16 +94,20 @@ def _doi_suffix_end(text: str, pos: int) -> int:
 
 def _trim_doi(candidate: str, *, in_url: bool, publisher: bool, bracketed: bool = False) -> str:
     """Cut a raw DOI candidate down to the DOI itself."""
-    m = _ENTITY.search(candidate)
-    while m:
-        # An escaped SICI part is kept; any other entity ends the DOI.
-        sici = _SICI_PART.match(candidate, m.start())
-        if sici is None:
+    if "&" in candidate:  # most DOIs hold none: no search at all
+        m = _ENTITY.search(candidate)
+        while m:
+            # An escaped SICI part is kept; any other entity ends the DOI.
+            sici = _SICI_PART.match(candidate, m.start())
+            if sici is None:
+                candidate = candidate[: m.start()]
+                break
+            m = _ENTITY.search(candidate, sici.end())
+        m = _PARAM_AFTER.search(candidate)
+        if m:
             candidate = candidate[: m.start()]
-            break
-        m = _ENTITY.search(candidate, sici.end())
-    for pattern in (_FIELD_AFTER, _PARAM_AFTER):
-        m = pattern.search(candidate)
+    if ";" in candidate:
+        m = _FIELD_AFTER.search(candidate)
         if m:
             candidate = candidate[: m.start()]
     cut = candidate.find("](")  # a Markdown link: [doi:10.1/x](https://doi.org/10.1/x)
@@ -185,11 +188,13 @@ def _canonical_doi(candidate: str) -> str:
 
 
 def scan_dois(text: str, out: list[Found]) -> None:
+    if "10/" in text:
+        at = text.find("10/")
+        while at >= 0:  # shortDOIs: a literal search, the context checked at each hit
+            _short_doi(text, at, out)
+            at = text.find("10/", at + 3)
     for m in _DOI_ANCHOR.finditer(text):
         start = m.start()
-        if m.end() - start == 3:  # "10/"
-            _short_doi(text, start, out)
-            continue
         if not _glued_ok(text, start):
             continue
         before = text[start - 1] if start else ""
@@ -205,8 +210,7 @@ def scan_dois(text: str, out: list[Found]) -> None:
         if end - m.end() >= MAX_RUN:
             continue  # a run this long is no DOI
         run = text[start:end]
-        cut = run.find(_ELLIPSES[1])
-        if cut >= 0:
+        if _ELLIPSES[1] in run:
             continue  # "10.1016/j.jhep.2019.01…": the rest of the DOI was left out
         bracketed = raw_start > 0 and text[raw_start - 1] in "([{"
         trimmed = _trim_doi(run, in_url=in_url, publisher=publisher, bracketed=bracketed)

@@ -53,31 +53,32 @@ _RULES: list[tuple[str, re.Pattern[str], str]] = [
 _VIEW = re.compile(r"\.(?:pdf|html?)$", re.I)
 
 
+# One pass with a literal first character finds every rule's path; the host before it
+# says which rule applies (hosts are written in lower case in URLs).
+_PATHS = re.compile(r"/(?:articles|content/early)/")
+
+
 def scan_publisher_urls(text: str, out: list[Found]) -> None:
-    low = text.lower()
-    for anchor, pattern, prefix in _RULES:
-        at = low.find(anchor)
-        while at >= 0:
-            start = max(0, at - 30)
+    for hit in _PATHS.finditer(text):
+        host_end = hit.start() + 1
+        rule = next(
+            (r for r in _RULES if text.startswith(r[0], host_end - r[0].index("/") - 1)), None
+        )
+        if rule is None:
+            continue
+        anchor, pattern, prefix = rule
+        at = host_end - anchor.index("/") - 1
+        m = None
+        for m in pattern.finditer(text, max(0, at - 30), at + len(anchor) + 80):
+            if m.start() <= at < m.end():
+                break
+        else:
             m = None
-            for m in pattern.finditer(text, start, at + len(anchor) + 80):
-                if m.start() <= at < m.end():
-                    break
-            else:
-                m = None
-            if m is not None:
-                suffix = _VIEW.sub("", m.group(1)).rstrip(".-_")
-                if suffix:
-                    end = m.start(1) + len(m.group(1))
-                    if "rxiv" in anchor:
-                        end = m.end()
-                    out.append(
-                        Found(
-                            Scheme.DOI,
-                            (prefix + suffix).lower(),
-                            text[m.start() : end],
-                            m.start(),
-                            end,
-                        )
-                    )
-            at = low.find(anchor, at + 1)
+        if m is None:
+            continue
+        suffix = _VIEW.sub("", m.group(1)).rstrip(".-_")
+        if suffix:
+            end = m.end() if "rxiv" in anchor else m.start(1) + len(m.group(1))
+            out.append(
+                Found(Scheme.DOI, (prefix + suffix).lower(), text[m.start() : end], m.start(), end)
+            )
