@@ -12,6 +12,7 @@ import re
 import stat
 import sys
 import time
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -294,7 +295,7 @@ def fetch_url(
                 except TooLarge as exc:
                     msg = f"{url}: larger than the limit of {max_bytes} bytes ({exc}; --fetch-max-bytes)"
                     raise InputError(msg, source=url) from exc
-                except (ValueError, OSError) as exc:
+                except (ValueError, OSError, zlib.error) as exc:
                     msg = f"{url}: cannot decode the answer ({exc})"
                     raise InputError(msg, source=url) from exc
                 media_type, charset = _content_type(response.headers.get("content-type", ""))

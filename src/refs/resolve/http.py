@@ -21,6 +21,7 @@ import asyncio
 import email.utils
 import math
 import time
+import zlib
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -30,7 +31,7 @@ import httpx
 import stamina
 from aiolimiter import AsyncLimiter
 
-from refs.bodies import ACCEPT_ENCODING, decode_body
+from refs.bodies import ACCEPT_ENCODING, TooLarge, decode_body
 from refs.config import Settings
 from refs.errors import ServiceError
 from refs.registry import POOLS, Pool
@@ -276,11 +277,13 @@ class Http:
                 await response.aclose()
             try:
                 body = decode_body(bytes(raw), response.headers.get("content-encoding"), limit)
-            except ValueError as exc:  # TooLarge included: not an answer refs can use
+            except TooLarge as exc:  # not an answer refs can use
                 msg = f"{service}: an answer of {exc} (REFS_MAX_ANSWER_BYTES is {limit})"
                 raise ServiceError(
                     msg, service=service, status=response.status_code, transient=False
                 ) from exc
+            except (ValueError, zlib.error) as exc:  # a coding we never asked for, or garbage
+                raise garbled(service, f"answered a body refs cannot decode ({exc})") from exc
             kept = [
                 (k, v)
                 for k, v in response.headers.multi_items()
