@@ -55,6 +55,7 @@ _BIORXIV_TAIL = re.compile(
 # shortDOIs, registered aliases of DOIs (DOI Handbook; shortdoi.org): 10/aabbe. Only
 # after a resolver or a label, where "10/" cannot be a date or a fraction. Found like
 # the other families: a literal search for "10/", the context checked only there.
+_SHORT_ANCHOR = re.compile("10/")  # sre's literal search beats str.find loops here
 _SHORT_DOI_BEFORE = re.compile(r"(?:(?:https?://)?(?:dx\.)?doi\.org/|\b(?:doi|DOI|Doi)\s*:\s*)\Z")
 _SHORT_DOI = re.compile(r"10/(?=[A-Za-z0-9]{0,15}[A-Za-z])[A-Za-z0-9]{3,16}(?![\w/])(?![.-]\w)")
 _TRAILING_PUNCT = ".,;:!?'*"
@@ -188,11 +189,9 @@ def _canonical_doi(candidate: str) -> str:
 
 
 def scan_dois(text: str, out: list[Found]) -> None:
-    if "10/" in text:
-        at = text.find("10/")
-        while at >= 0:  # shortDOIs: a literal search, the context checked at each hit
-            _short_doi(text, at, out)
-            at = text.find("10/", at + 3)
+    if "10/" in text:  # shortDOIs: a literal search, the context checked at each hit
+        for hit in _SHORT_ANCHOR.finditer(text):
+            _short_doi(text, hit.start(), out)
     for m in _DOI_ANCHOR.finditer(text):
         start = m.start()
         if not _glued_ok(text, start):
