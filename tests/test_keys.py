@@ -67,3 +67,19 @@ def test_collisions_get_suffixes() -> None:
     assert next_free("smith2020deep", taken) == "smith2020deepa"
     taken |= {"smith2020deepa", *(f"smith2020deep{chr(c)}" for c in range(ord("b"), ord("z") + 1))}
     assert next_free("smith2020deep", taken) == "smith2020deepaa"
+
+
+def test_suffix_hints_give_the_same_keys_as_searching_from_a() -> None:
+    """A batch of works sharing a base key gets a, b, … with or without hints; a gap in
+    the taken keys (an alias freed long ago) is still found first."""
+    taken = {"smith2020deep", "smith2020deepb", "smith2020deepc"}
+    plain, hinted = set(taken), set(taken)
+    hints: dict[str, int] = {}
+    for _ in range(800):
+        a, b = next_free("smith2020deep", plain), next_free("smith2020deep", hinted, hints)
+        assert a == b
+        plain.add(a)
+        hinted.add(b)
+    assert "smith2020deepa" in hinted  # the gap before b was found first
+    assert len(hinted) == 803
+    assert "smith2020deepaaa" in hinted  # after zz comes aaa

@@ -109,19 +109,29 @@ def base_key(work: Work) -> str:
     return f"{who}{year}{title[:20]}"
 
 
-def next_free(base: str, taken: set[str]) -> str:
-    """``base`` if free, else ``base`` + a, b, … z, aa, ab … (the first free one)."""
+def _suffix(n: int) -> str:
+    """0 → a, 25 → z, 26 → aa, 27 → ab …"""
+    suffix = ""
+    while True:
+        suffix = chr(ord("a") + n % 26) + suffix
+        n = n // 26 - 1
+        if n < 0:
+            return suffix
+
+
+def next_free(base: str, taken: set[str], hints: dict[str, int] | None = None) -> str:
+    """``base`` if free, else ``base`` + a, b, … z, aa, ab … (the first free one).
+
+    ``hints`` remembers, per base, where the last search ended: while ``taken`` only
+    grows (one batch), the first free suffix never moves back, so the next search for
+    the same base starts there instead of at ``a`` (the search was O(n²) in works
+    sharing a base key).
+    """
     if base not in taken:
         return base
-    n = 0
-    while True:
-        suffix = ""
-        k = n
-        while True:
-            suffix = chr(ord("a") + k % 26) + suffix
-            k = k // 26 - 1
-            if k < 0:
-                break
-        if base + suffix not in taken:
-            return base + suffix
+    n = hints.get(base, 0) if hints is not None else 0
+    while base + _suffix(n) in taken:
         n += 1
+    if hints is not None:
+        hints[base] = n
+    return base + _suffix(n)

@@ -96,6 +96,7 @@ def plan_store(
     """The plan that stores a run's works and documents (``snapshot`` is consumed)."""
     plan = Plan(now=now, source=source)
     next_id = -1
+    hints: dict[str, int] = {}  # where each base key's suffix search ended (keys only grow)
     for cluster in clusters:
         idents = _identifiers_of(cluster)
         existing = sorted({snapshot.owners[i] for i in idents if i in snapshot.owners}, key=_age)
@@ -123,7 +124,7 @@ def plan_store(
         )
         identifiers = [Identifier(Scheme(s), v) for s, v in all_ids]
         if old is None:
-            key = next_free(base_key(merged), snapshot.taken)
+            key = next_free(base_key(merged), snapshot.taken, hints)
             snapshot.taken.add(key)
             work_id, next_id = next_id, next_id - 1
             write = WorkWrite(work_id, key, merged, "new", 1, sources=ordered)
