@@ -39,7 +39,6 @@ __all__ = [
     "precedence",
     "register",
     "registered",
-    "spec",
 ]
 
 Ref = str | Callable[..., Any]
@@ -178,14 +177,6 @@ def registered(service: ServiceSpec, *, pools: tuple[Pool, ...] = ()) -> Iterato
             URL_SETTINGS.pop(service.url.name, None)
         for name in new_pools:
             POOLS.pop(name, None)
-
-
-def spec(name: str) -> ServiceSpec:
-    try:
-        return REGISTRY[name]
-    except KeyError:
-        msg = f"no service named {name!r} is registered (known: {', '.join(sorted(REGISTRY))})"
-        raise KeyError(msg) from None
 
 
 def chain(scheme: Scheme, key: str | None = None) -> list[ServiceSpec]:

@@ -316,29 +316,26 @@ def _element_spans(src: str, name: str) -> list[tuple[int, int]]:
     document stays visible. Searches go forward only; an opening with no end after it
     costs nothing more, because the last end tag's position is known.
     """
-    text = src
-    marks = (f"</{name}",)
-    last_end = max(text.rfind(m) for m in marks)
+    opening, closing = f"<{name}", f"</{name}"
+    last_end = src.rfind(closing)
     spans: list[tuple[int, int]] = []
-    at = text.find(f"<{name}")
+    at = src.find(opening)
     while at >= 0:
-        after = at + len(name) + 1
-        if after < len(text) and (text[after].isalnum() or text[after] in "-_:."):
-            at = text.find(f"<{name}", after)
+        after = at + len(opening)
+        if after < len(src) and (src[after].isalnum() or src[after] in "-_:."):
+            at = src.find(opening, after)
             continue  # <header>, <article-ids>: another element
-        gt = text.find(">", after)
+        gt = src.find(">", after)
         if gt < 0:
             break
-        if text[gt - 1] == "/" or at > last_end:
+        if src[gt - 1] == "/" or at > last_end:  # self-closing, or no end tag after it
             spans.append((at, gt + 1))
-            at = text.find(f"<{name}", gt + 1)
+            at = src.find(opening, gt + 1)
             continue
-        stops = [i for i in (text.find(m, gt + 1) for m in marks) if i >= 0]
-        stop = min(stops)
-        close = text.find(">", stop) if text.startswith(f"</{name}", stop) else stop - 1
-        end = (close if close >= 0 else len(text) - 1) + 1
+        close = src.find(">", src.find(closing, gt + 1))
+        end = (close if close >= 0 else len(src) - 1) + 1
         spans.append((at, end))
-        at = text.find(f"<{name}", end)
+        at = src.find(opening, end)
     return spans
 
 
