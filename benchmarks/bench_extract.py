@@ -57,13 +57,15 @@ def _sentence(rng: random.Random) -> str:
     return " ".join(words).capitalize() + "."
 
 
-def make_text(size: int, seed: int = 1) -> str:
+def make_text(size: int, seed: int = 1, density: int | None = None) -> str:
+    """Prose of ``size`` bytes; a citation per ``density`` bytes on average (default ~1.5 KB)."""
     rng = random.Random(seed)
+    chance = 0.35 if density is None else min(1.0, 530 / density)
     parts: list[str] = []
     total = 0
     while total < size:
         para = " ".join(_sentence(rng) for _ in range(rng.randint(3, 8)))
-        if rng.random() < 0.35:
+        if rng.random() < chance:
             para += " " + _citation(rng)
         parts.append(para)
         total += len(para) + 2

@@ -17,6 +17,7 @@ and what the refresh found.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import sqlite3
@@ -48,9 +49,7 @@ def main() -> None:
     proc, url = start_server(args, tmp / "ids.json")
     try:
         raw = json.loads((tmp / "ids.json").read_text())
-        settings = settings_for(url, tmp / "cache").model_copy(
-            update={"library": tmp / "references"}
-        )
+        settings = dataclasses.replace(settings_for(url, tmp / "cache"), library=tmp / "references")
         inputs = raw["doi"] + [f"PMID:{p}" for p in raw["pmid"]] + raw["pmcid"]
         t0 = time.perf_counter()
         run = resolve_inputs(inputs, settings)

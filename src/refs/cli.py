@@ -142,7 +142,7 @@ def extract(
     HTML and XML into the markup) and context. Exit status 1 if any input could not
     be read, 0 otherwise.
     """
-    from refs.app import extract_documents
+    from refs.app.inputs import extract_documents
     from refs.config import load_settings
     from refs.console import StderrReporter, print_mentions_table, write_jsonl
 

@@ -16,10 +16,9 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from refs.errors import ConfigError
 from refs.registry import URL_SETTINGS
@@ -27,63 +26,39 @@ from refs.registry import URL_SETTINGS
 __all__ = ["ENV_VARS", "Settings", "env_vars", "load_settings"]
 
 
-class Settings(BaseModel):
-    """Everything refs can be told, with the defaults a new user gets."""
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything refs can be told, with the defaults a new user gets.
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    A plain frozen dataclass, checked by :func:`_check` (every command reads settings,
+    and importing a validation library costs start-up time ``refs extract`` can not spare).
+    """
 
     mailto: str | None = None
     ncbi_api_key: str | None = None
     # Base URLs of the services, by setting name (``crossref_url`` …): one per URL
-    # setting in the registry, given as top-level keys (``Settings(crossref_url=…)``,
-    # ``crossref_url = "…"`` in the config file, ``REFS_CROSSREF_URL``).
-    urls: dict[str, str] = Field(default_factory=dict)
+    # setting in the registry, given as top-level keys (``crossref_url = "…"`` in the
+    # config file, ``REFS_CROSSREF_URL``, ``load_settings({"crossref_url": …})``).
+    urls: dict[str, str] = field(default_factory=dict)
     cache: Path = Path("cache")
     library: Path = Path("references")
     # Services: per-request timeout, and how long and how often to retry one request.
-    timeout: float = Field(30.0, gt=0)
-    retry_attempts: int = Field(6, ge=1)
-    retry_timeout: float = Field(120.0, gt=0)
-    retry_wait_initial: float = Field(0.5, ge=0)
-    retry_wait_max: float = Field(30.0, ge=0)
+    timeout: float = 30.0
+    retry_attempts: int = 6
+    retry_timeout: float = 120.0
+    retry_wait_initial: float = 0.5
+    retry_wait_max: float = 30.0
     # Documents fetched by URL (the whole answer, every decoded layer included).
-    fetch_timeout: float = Field(30.0, gt=0)
-    fetch_max_bytes: int = Field(20_000_000, gt=0)
+    fetch_timeout: float = 30.0
+    fetch_max_bytes: int = 20_000_000
     # Documents read from files or standard input.
-    max_bytes: int = Field(200_000_000, gt=0)
+    max_bytes: int = 200_000_000
     # Redirects (and, later, links found in documents) to loopback/private addresses.
     allow_private_urls: bool = False
     # A service's answer, decoded: larger ones fail (a 300 MB answer is no record).
-    max_answer_bytes: int = Field(64_000_000, gt=0)
+    max_answer_bytes: int = 64_000_000
     # Not-found answers are asked again after this many seconds.
-    negative_ttl: float = Field(86_400.0, ge=0)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _gather_urls(cls, data: Any) -> Any:
-        """Top-level ``<service>_url`` keys → ``urls``, with every registered default."""
-        if not isinstance(data, dict):
-            return data
-        data = dict(data)
-        urls = {name: setting.default for name, setting in URL_SETTINGS.items()}
-        urls.update(data.pop("urls", None) or {})
-        for name in URL_SETTINGS:
-            if name in data:
-                urls[name] = data.pop(name)
-        data["urls"] = urls
-        return data
-
-    @field_validator("urls")
-    @classmethod
-    def _check_urls(cls, urls: dict[str, str]) -> dict[str, str]:
-        out = {}
-        for name, value in urls.items():
-            setting = URL_SETTINGS.get(name)
-            if setting is None:
-                msg = f"{name}: no registered service has this URL setting"
-                raise ValueError(msg)
-            out[name] = _check_url(name, value, keep_slash=setting.keep_slash)
-        return out
+    negative_ttl: float = 86_400.0
 
     def url(self, name: str) -> str:
         """The base URL setting ``name`` (``"crossref_url"``)."""
@@ -98,6 +73,113 @@ class Settings(BaseModel):
 
         contact = f" (mailto:{self.mailto})" if self.mailto else ""
         return f"refs/{__version__}{contact}"
+
+
+# Each setting's type and bound: (kind, lower bound, bound included).
+_NUMBERS: dict[str, tuple[type, float, bool]] = {
+    "timeout": (float, 0, False),
+    "retry_attempts": (int, 1, True),
+    "retry_timeout": (float, 0, False),
+    "retry_wait_initial": (float, 0, True),
+    "retry_wait_max": (float, 0, True),
+    "fetch_timeout": (float, 0, False),
+    "fetch_max_bytes": (int, 0, False),
+    "max_bytes": (int, 0, False),
+    "max_answer_bytes": (int, 0, False),
+    "negative_ttl": (float, 0, True),
+}
+_TEXT = ("mailto", "ncbi_api_key")
+_PATHS = ("cache", "library")
+_TRUE = {"1", "true", "yes", "on", "t", "y"}
+_FALSE = {"0", "false", "no", "off", "f", "n", ""}
+FIELDS = frozenset(f.name for f in fields(Settings))
+
+
+def _number(value: object, kind: type, bound: float, inclusive: bool) -> float | int:
+    number: float | int
+    if isinstance(value, bool):
+        msg = f"{value!r} is not a number"
+        raise ValueError(msg)
+    if kind is int:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+            value = int(value)
+        if not isinstance(value, int):
+            msg = f"{value!r} is not a whole number"
+            raise ValueError(msg)
+        number = value
+    else:
+        try:
+            number = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            msg = f"{value!r} is not a number"
+            raise ValueError(msg) from None
+        if number != number or number in (float("inf"), float("-inf")):
+            msg = f"{value!r} is not a finite number"
+            raise ValueError(msg)
+    if number < bound or (number == bound and not inclusive):
+        relation = "at least" if inclusive else "greater than"
+        msg = f"{value!r} is too small: expected a number {relation} {bound:g}"
+        raise ValueError(msg)
+    return number
+
+
+def _setting(name: str, value: object) -> object:
+    """One setting's value, checked and converted (environment values are text)."""
+    if name in _NUMBERS:
+        return _number(value, *_NUMBERS[name])
+    if name in _TEXT:
+        if value is not None and not isinstance(value, str):
+            msg = f"{value!r} is not text"
+            raise ValueError(msg)
+        return value
+    if name in _PATHS:
+        if not isinstance(value, (str, os.PathLike)):
+            msg = f"{value!r} is not a path"
+            raise ValueError(msg)
+        return Path(value)
+    if name == "allow_private_urls":
+        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            return value.strip().lower() in _TRUE
+        if not isinstance(value, bool):
+            msg = f"{value!r} is not true or false"
+            raise ValueError(msg)
+        return value
+    msg = "no such setting"
+    raise ValueError(msg)
+
+
+def _check(values: Mapping[str, Any]) -> Settings:
+    """Settings from raw values (config file, environment, options), each one checked."""
+    out: dict[str, Any] = {}
+    problems: list[str] = []
+    urls = {name: setting.default for name, setting in URL_SETTINGS.items()}
+    urls.update(values.get("urls") or {})
+    for name, value in values.items():
+        if name == "urls":
+            continue
+        if name in URL_SETTINGS:
+            urls[name] = value
+            continue
+        try:
+            out[name] = _setting(name, value)
+        except ValueError as exc:
+            problems.append(f"{name}: {exc}")
+    checked: dict[str, str] = {}
+    for name, value in urls.items():
+        setting = URL_SETTINGS.get(name)
+        if setting is None:
+            problems.append(f"{name}: no registered service has this URL setting")
+            continue
+        try:
+            checked[name] = _check_url(name, value, keep_slash=setting.keep_slash)
+        except ValueError as exc:
+            problems.append(str(exc))
+    if problems:
+        msg = f"invalid settings: {'; '.join(problems)}"
+        raise ConfigError(msg)
+    return Settings(urls=checked, **out)
 
 
 def _check_url(name: str, value: object, *, keep_slash: bool) -> str:
@@ -160,7 +242,7 @@ def load_settings(
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             msg = f"cannot read config file {str(path)!r}: {exc}"
             raise ConfigError(msg) from exc
-        known = (set(Settings.model_fields) - {"urls"}) | set(URL_SETTINGS)
+        known = (FIELDS - {"urls"}) | set(URL_SETTINGS)
         unknown = sorted(set(data) - known)
         if unknown:
             msg = (
@@ -178,11 +260,4 @@ def load_settings(
             values[name] = raw
             seen.add(name)
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    try:
-        return Settings(**values)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
-        msg = f"invalid settings: {problems}"
-        raise ConfigError(msg) from exc
+    return _check(values)

@@ -27,11 +27,18 @@ __all__ = [
 
 
 def write_jsonl(rows: Iterable[dict[str, Any]]) -> None:
-    """One compact JSON object per line on stdout (UTF-8, not ASCII-escaped)."""
+    """One compact JSON object per line on stdout (UTF-8, not ASCII-escaped), written in
+    blocks of lines: one write per block, not two per row."""
     out = sys.stdout
+    encode = json.JSONEncoder(ensure_ascii=False).encode
+    block: list[str] = []
     for row in rows:
-        out.write(json.dumps(row, ensure_ascii=False))
-        out.write("\n")
+        block.append(encode(row))
+        if len(block) >= 4096:
+            out.write("\n".join(block) + "\n")
+            block.clear()
+    if block:
+        out.write("\n".join(block) + "\n")
 
 
 def print_mentions_table(mentions: list[Mention]) -> None:

@@ -16,12 +16,14 @@ import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-import httpx
+from typing import TYPE_CHECKING
 
 from refs.bodies import ACCEPT_ENCODING, TooLarge, decode_body, is_private_host
 from refs.errors import InputError
 from refs.models import Document, Format
+
+if TYPE_CHECKING:
+    import httpx  # imported by fetch_url: reading files never loads the HTTP client
 
 __all__ = [
     "FORMAT_BY_SUFFIX",
@@ -224,7 +226,11 @@ def read_file(name: str, *, max_bytes: int = 200_000_000) -> Document:
         raise InputError(msg, source=name)
     try:
         with open(path, "rb") as handle:
-            data = handle.read(max_bytes + 1)
+            # One read of the size stat gave (a read of max_bytes would grow its buffer
+            # in steps); a file that grew since is read on, still within the limit.
+            data = handle.read(st.st_size + 1) if st.st_size else b""
+            if len(data) > st.st_size or not st.st_size:
+                data += handle.read(max_bytes + 1 - len(data))
     except OSError as exc:
         raise _unreadable(name, exc) from exc
     if len(data) > max_bytes:
@@ -257,6 +263,8 @@ def fetch_url(
     The URL itself was given by the user; a redirect to a loopback, private or
     link-local address is refused unless ``allow_private``.
     """
+    import httpx
+
     if not url.lower().startswith(("http://", "https://")):
         msg = f"{url}: only http:// and https:// URLs can be fetched"
         raise InputError(msg, source=url)

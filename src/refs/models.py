@@ -7,7 +7,7 @@ pydantic models compatible with CSL-JSON, see :mod:`refs.work`.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -58,9 +58,15 @@ class Mention:
 
     def to_dict(self) -> dict[str, Any]:
         """The mention as JSON-ready data with exactly the documented keys."""
-        data = asdict(self)
-        data["scheme"] = self.scheme.value
-        return data
+        return {
+            "document": self.document,
+            "scheme": self.scheme.value,
+            "id": self.id,
+            "raw": self.raw,
+            "start": self.start,
+            "end": self.end,
+            "context": self.context,
+        }
 
 
 # "unchanged": a refresh learned the record did not change since it was last fetched

@@ -25,6 +25,7 @@ import re
 from collections.abc import Iterator
 
 from refs.errors import IdentifierError
+from refs.identifiers.anchors import Anchor, find_anchors
 from refs.identifiers.doi import DOI_FULL, is_short_doi, scan_dois
 from refs.identifiers.model import Found, Identifier, Scheme
 from refs.identifiers.ncbi import scan_ncbi
@@ -86,10 +87,12 @@ def scan(text: str) -> list[Found]:
     happens to stand inside a DOI or a URL is not reported twice.
     """
     found: list[Found] = []
-    if "10." in text or "10/" in text:
-        scan_dois(text, found)  # shortDOIs (10/aabbe) too
-    scan_publisher_urls(text, found)
-    scan_ncbi(text, found)
+    at = find_anchors(text)
+    scan_dois(text, found, at[Anchor.DOI], at[Anchor.SHORT_DOI])  # shortDOIs (10/aabbe) too
+    scan_publisher_urls(text, found, at[Anchor.PUBLISHER])
+    scan_ncbi(
+        text, found, at[Anchor.PM], at[Anchor.PUBMED], at[Anchor.TEMPLATE], at[Anchor.LIST_UIDS]
+    )
     if len(found) < 2:
         return found
     found.sort(key=lambda f: (f.start, -(f.end - f.start)))

@@ -7,7 +7,7 @@ from urllib.parse import unquote
 
 from refs.identifiers.model import Found, Scheme
 
-__all__ = ["DOI_FULL", "URL_HEAD_BEFORE", "is_short_doi", "scan_dois"]
+__all__ = ["DOI_FULL", "is_short_doi", "scan_dois", "url_head_before"]
 
 # Prefix "10." + registrant code (4-9 digits, optionally dotted sub-prefixes), then
 # "/" or its URL encoding. Crossref's DOI-matching blog (2015-08-11) uses 4-9 digits.
@@ -55,7 +55,6 @@ _BIORXIV_TAIL = re.compile(
 # shortDOIs, registered aliases of DOIs (DOI Handbook; shortdoi.org): 10/aabbe. Only
 # after a resolver or a label, where "10/" cannot be a date or a fraction. Found like
 # the other families: a literal search for "10/", the context checked only there.
-_SHORT_ANCHOR = re.compile("10/")  # sre's literal search beats str.find loops here
 _SHORT_DOI_BEFORE = re.compile(r"(?:(?:https?://)?(?:dx\.)?doi\.org/|\b(?:doi|DOI|Doi)\s*:\s*)\Z")
 _SHORT_DOI = re.compile(r"10/(?=[A-Za-z0-9]{0,15}[A-Za-z])[A-Za-z0-9]{3,16}(?![\w/])(?![.-]\w)")
 _TRAILING_PUNCT = ".,;:!?'*"
@@ -64,15 +63,30 @@ _BRACKETS = {")": "(", "]": "[", "}": "{"}
 _DOI_LABEL_BEFORE = re.compile(
     r"(?:\b(?:doi|DOI|Doi)\s*:\s*|\b(?:doi|DOI|Doi)\s+|info:doi/|urn:doi:)\Z"
 )
-URL_HEAD_BEFORE = re.compile(
-    r"(?:https?://|www\.|(?<![\w.])(?:dx\.)?doi\.org/)[^\s\"'<>()\[\]{}|\\]*\Z", re.IGNORECASE
-)
+# Where the URL holding an identifier starts: the leftmost scheme, "www." or doi.org/ host
+# in the run of URL characters that ends at the identifier (see url_start_before).
+_URL_HEAD = re.compile(r"https?://|www\.|(?<![\w.])(?:dx\.)?doi\.org/", re.IGNORECASE)
+_URL_RUN_REVERSED = re.compile(r"[^\s\"'<>()\[\]{}|\\]*")
 DOI_FULL = re.compile(r"10\.\d{4,9}(?:\.\d+)*/\S+")
 
 
 # No registered DOI comes near this length (Crossref's longest are a few hundred
 # characters); a longer run is not a DOI, and the cap keeps every scan linear.
 MAX_RUN = 1000
+
+
+def url_head_before(text: str, pos: int, reach: int = 300) -> re.Match[str] | None:
+    """The start of the URL that ``text[pos]`` stands in (``https://``, ``www.``, a doi.org
+    host), searched within ``reach`` characters back; None when there is none.
+
+    The run of URL characters ending at ``pos`` is measured by one match over the
+    reversed window (a regex search ending in ``\\Z`` would retry from every position),
+    then the leftmost head is searched in that run alone.
+    """
+    lo = max(0, pos - reach)
+    run = _URL_RUN_REVERSED.match(text[lo:pos][::-1])
+    run_start = pos - (run.end() if run else 0)
+    return _URL_HEAD.search(text, run_start, pos)
 
 
 def _doi_suffix_end(text: str, pos: int) -> int:
@@ -188,18 +202,25 @@ def _canonical_doi(candidate: str) -> str:
     return candidate.lower()
 
 
-def scan_dois(text: str, out: list[Found]) -> None:
-    if "10/" in text:  # shortDOIs: a literal search, the context checked at each hit
-        for hit in _SHORT_ANCHOR.finditer(text):
-            _short_doi(text, hit.start(), out)
-    for m in _DOI_ANCHOR.finditer(text):
-        start = m.start()
+def scan_dois(text: str, out: list[Found], doi_at: list[int], short_at: list[int]) -> None:
+    """DOIs (and shortDOIs) starting at the ``10.`` (``10/``) anchors found in ``text``."""
+    for at in short_at:
+        _short_doi(text, at, out)
+    anchor_end = -1
+    for at in doi_at:
+        if at < anchor_end:
+            continue  # inside the previous anchor ("10.1234.10.5/")
+        m = _DOI_ANCHOR.match(text, at)
+        if m is None:
+            continue
+        anchor_end = m.end()
+        start = at
         if not _glued_ok(text, start):
             continue
         before = text[start - 1] if start else ""
         in_url = before in ("/", "=") or (before.isalnum() and start >= 3)
         if in_url:  # https://doi.org/10…, /doi/full/10…: raw starts at the URL's start
-            head = URL_HEAD_BEFORE.search(text, max(0, start - 300), start)
+            head = url_head_before(text, start)
         else:  # doi:10…, DOI: 10…, doi 10…
             head = _DOI_LABEL_BEFORE.search(text, max(0, start - 12), start)
         raw_start = head.start() if head else start

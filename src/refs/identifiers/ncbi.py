@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
-from refs.identifiers.doi import URL_HEAD_BEFORE
+from refs.identifiers.doi import url_head_before
 from refs.identifiers.model import Found, Scheme
 
 __all__ = ["scan_ncbi"]
 
-# The PMID/PMCID families are found by searching a lower-cased copy of the text for
-# "pm", "pubmed", "|", "{{" and "list_uids=" with str.find (memchr speed); the full
+# The PMID/PMCID families are found at the anchors one pass over the text finds ("pm" and
+# "bmed" in any case, "|", "{{", "list_uids="; see refs.identifiers.anchors); the full
 # case-insensitive patterns below run only where such an anchor stands.
 _I = re.IGNORECASE
 # "PMID: 37438700", "PMID 37438700", "pmid:37438700", "PMID=123", "citation_pmid=123", "@pmid:123"
@@ -70,32 +69,31 @@ def _add_pmcid(out: list[Found], text: str, start: int, end: int, digits: str) -
         out.append(Found(Scheme.PMCID, "PMC" + digits, text[start:end], start, end))
 
 
-def _find_all(haystack: str, needle: str, text: str) -> Iterator[int]:
-    """Positions of ``needle`` in ``haystack`` (a lower-cased ``text``), case-insensitively."""
-    if len(haystack) != len(text):
-        # Lower-casing changed the length (e.g. U+0130): offsets would not align.
-        for m in re.finditer(re.escape(needle), text, re.IGNORECASE):
-            yield m.start()
-        return
-    i = haystack.find(needle)
-    while i >= 0:
-        yield i
-        i = haystack.find(needle, i + 1)
-
-
-def scan_ncbi(text: str, out: list[Found]) -> None:
-    low = text.lower()
-    for pos in _find_all(low, "pm", text):
-        nxt = low[pos + 2 : pos + 3]
-        if nxt == "i":
-            if low.startswith("pmid", pos) and _left_ok(text, pos):
+def scan_ncbi(
+    text: str,
+    out: list[Found],
+    pm_at: list[int],
+    bmed_at: list[int],
+    template_at: list[int],
+    list_uids_at: list[int],
+) -> None:
+    """PMIDs and PMCIDs at the anchors :func:`refs.identifiers.anchors.find_anchors` found:
+    "pm" and "bmed" in any case (labels, bare PMCIDs, PubMed/PMC/Europe PMC URLs), "|" and
+    "{{" (wiki templates), "list_uids=" (old Entrez URLs)."""
+    for pos in pm_at:
+        nxt = text[pos + 2 : pos + 3]
+        if nxt in ("i", "I"):
+            if text[pos : pos + 4].lower() == "pmid" and _left_ok(text, pos):
                 lm = _PMID_LABEL.match(text, pos)
                 if lm:
                     _add_pmid(out, text, pos, lm.end(), lm.group(2))
-        elif nxt == "c":
-            _scan_pmc_at(text, low, pos, out)
+        elif nxt in ("c", "C"):
+            _scan_pmc_at(text, pos, out)
 
-    for pos in _find_all(low, "pubmed", text):
+    for bmed in bmed_at:
+        pos = bmed - 2
+        if pos < 0 or text[pos : pos + 2].lower() != "pu":
+            continue
         hm = _PUBMED_HOST.match(text, pos)
         if hm and (pos == 0 or text[pos - 1] in "/.\t\n \"'(<[=>"):
             _add_pmid(out, text, _with_url_head(text, pos), hm.end(), hm.group(2))
@@ -112,32 +110,31 @@ def scan_ncbi(text: str, out: list[Found]) -> None:
         if lm:
             _add_pmid(out, text, pos, lm.end(), lm.group(2) or lm.group(4))
 
-    for needle in ("|", "{{"):
-        for pos in _find_all(low, needle, text):
-            tm = _TEMPLATE.match(text, pos)
-            if not tm:
-                continue
-            name = (tm.group(1) or tm.group(4)).lower()
-            digits = tm.group(3) or tm.group(6)
-            if name == "pmid":
-                _add_pmid(out, text, pos, tm.end(), digits)
-            else:
-                _add_pmcid(out, text, pos, tm.end(), digits)
+    for pos in template_at:
+        tm = _TEMPLATE.match(text, pos)
+        if not tm:
+            continue
+        name = (tm.group(1) or tm.group(4)).lower()
+        digits = tm.group(3) or tm.group(6)
+        if name == "pmid":
+            _add_pmid(out, text, pos, tm.end(), digits)
+        else:
+            _add_pmcid(out, text, pos, tm.end(), digits)
 
-    for pos in _find_all(low, "list_uids=", text):
+    for pos in list_uids_at:
         um = _LIST_UIDS.match(text, pos)
-        if um and "pubmed" in low[max(0, pos - 200) : pos]:
+        if um and "pubmed" in text[max(0, pos - 200) : pos].lower():
             _add_pmid(out, text, pos, um.end(), um.group(2))
 
 
-def _scan_pmc_at(text: str, low: str, pos: int, out: list[Found]) -> None:
+def _scan_pmc_at(text: str, pos: int, out: list[Found]) -> None:
     """A "pmc" at ``pos``: a PMCID label, a bare PMCID, or a Europe PMC URL."""
-    if low.startswith("pmcid", pos) and _left_ok(text, pos):
+    if text[pos : pos + 5].lower() == "pmcid" and _left_ok(text, pos):
         lm = _PMCID_LABEL.match(text, pos)
         if lm:
             _add_pmcid(out, text, pos, lm.end(), lm.group(2))
             return
-    if pos >= 6 and low.startswith("europepmc.org/", pos - 6):
+    if pos >= 6 and text[pos - 6 : pos + 8].lower() == "europepmc.org/":
         em = _EUROPEPMC.match(text, pos - 6)
         if em:
             start = _with_url_head(text, pos - 6)
@@ -154,7 +151,7 @@ def _scan_pmc_at(text: str, low: str, pos: int, out: list[Found]) -> None:
         return  # lower-case "pmc123" only counts inside URLs
     start = pos
     if in_path:
-        head = URL_HEAD_BEFORE.search(text, max(0, pos - 300), pos)
+        head = url_head_before(text, pos)
         if head:
             start = head.start()
     _add_pmcid(out, text, start, bm.end(), bm.group(2))

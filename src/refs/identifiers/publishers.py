@@ -53,14 +53,12 @@ _RULES: list[tuple[str, re.Pattern[str], str]] = [
 _VIEW = re.compile(r"\.(?:pdf|html?)$", re.I)
 
 
-# One pass with a literal first character finds every rule's path; the host before it
-# says which rule applies (hosts are written in lower case in URLs).
-_PATHS = re.compile(r"/(?:articles|content/early)/")
-
-
-def scan_publisher_urls(text: str, out: list[Found]) -> None:
-    for hit in _PATHS.finditer(text):
-        host_end = hit.start() + 1
+def scan_publisher_urls(text: str, out: list[Found], paths_at: list[int]) -> None:
+    """DOIs of the publisher URLs whose path (``/articles/``, ``/content/early/``, found
+    at ``paths_at``) follows a known host; the host before it says which rule applies
+    (hosts are written in lower case in URLs)."""
+    for at in paths_at:
+        host_end = at + 1
         rule = next(
             (r for r in _RULES if text.startswith(r[0], host_end - r[0].index("/") - 1)), None
         )
