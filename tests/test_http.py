@@ -198,6 +198,13 @@ class MemoryCache:
             r for r in self.records.values() if r.status == "ok" and r.names.get(scheme) == value
         ]
 
+    def get_many(self, slots: object) -> dict[tuple[str, str], Record]:
+        return {s: self.records[s] for s in slots if s in self.records}  # type: ignore[attr-defined]
+
+    def naming_many(self, identifiers: object) -> dict[tuple[Scheme, str], list[Record]]:
+        found = {(s, v): self.naming(s, v) for s, v in identifiers}  # type: ignore[attr-defined]
+        return {k: v for k, v in found.items() if v}
+
     def put(self, records: object) -> None:
         for r in records:  # type: ignore[attr-defined]
             self.records[(r.service, r.key)] = r

@@ -89,7 +89,7 @@ def plan_store(
     snapshot: Snapshot,
     clusters: Iterable[WorkCluster],
     *,
-    documents: Sequence[tuple[str, Sequence[Mention]]] = (),
+    documents: Sequence[DocumentWrite | tuple[str, Sequence[Mention]]] = (),
     now: float,
     source: str = "resolve",
 ) -> Plan:
@@ -153,8 +153,8 @@ def plan_store(
         snapshot.sources[stored.id] = sources
         for ident in identifiers:
             snapshot.owners[ident] = stored.id
-    for doc_source, mentions in documents:
-        plan.ops.append(DocumentWrite(doc_source, mentions))
+    for doc in documents:
+        plan.ops.append(doc if isinstance(doc, DocumentWrite) else DocumentWrite(*doc))
     return plan
 
 

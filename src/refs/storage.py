@@ -26,6 +26,7 @@ __all__ = [
     "DueWork",
     "Fold",
     "HistoryEntry",
+    "Holdings",
     "Library",
     "Outbox",
     "PendingChange",
@@ -34,6 +35,7 @@ __all__ = [
     "RecordCache",
     "Snapshot",
     "SourceRef",
+    "StoredSource",
     "StoredWork",
     "WorkUpdate",
     "WorkWrite",
@@ -63,6 +65,26 @@ class SourceRef:
     service: str
     key: str
     digest: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSource:
+    """A stored record of a work, as far as telling whether a fetch brought news needs."""
+
+    work_id: int
+    digest: str | None
+    fetched_at: float
+
+
+@dataclass(slots=True)
+class Holdings:
+    """What the library already holds for a run's records, identifiers and documents,
+    read without loading any work: enough to skip what has not changed."""
+
+    sources: dict[Slot, StoredSource] = field(default_factory=dict)
+    owners: dict[Identifier, int] = field(default_factory=dict)  # identifier → work id
+    keys: dict[int, str] = field(default_factory=dict)  # work id → citation key
+    documents: dict[str, str | None] = field(default_factory=dict)  # source → mentions digest
 
 
 @dataclass(slots=True)
@@ -142,6 +164,7 @@ class DocumentWrite:
 
     source: str
     mentions: Sequence[Mention]
+    digest: str | None = None  # of the mentions: an unchanged document needs no write
 
 
 @dataclass(slots=True)
@@ -210,6 +233,16 @@ class Library(Protocol):
         the owners of those identifiers, and (unless ``keys`` is false: a refresh
         assigns none) every key and alias in use."""
 
+    def holdings(
+        self,
+        slots: Iterable[Slot] = (),
+        identifiers: Iterable[Identifier] = (),
+        documents: Iterable[str] = (),
+    ) -> Holdings:
+        """Which of these records (service, key) are stored, in which work, with which
+        digest and fetch time; the works owning these identifiers and their keys; the
+        mentions digest of each of these documents. A few queries, no work loaded."""
+
     def apply(self, plan: Plan) -> dict[int, int]:
         """Write a plan in one transaction; returns provisional id → assigned id."""
 
@@ -236,7 +269,12 @@ class Library(Protocol):
         """(the content's generation, bumped by every write that changes it; the
         generation the exports were last written at)."""
 
-    def mark_exported(self, generation: int) -> None: ...
+    def mark_exported(self, generation: int, fingerprint: int = 0) -> None:
+        """The exports were written at ``generation``; ``fingerprint`` identifies the
+        files as written (see :meth:`export_fingerprint`)."""
+
+    def export_fingerprint(self) -> int:
+        """The fingerprint last given to :meth:`mark_exported` (0: none)."""
 
     def history(self, key: str) -> list[HistoryEntry]: ...
 
@@ -255,6 +293,15 @@ class RecordCache(Protocol):
 
     def naming(self, scheme: Scheme, value: str) -> list[Record]:
         """Cached records (ok) that name this identifier, newest first."""
+
+    def get_many(self, slots: Iterable[Slot]) -> dict[Slot, Record]:
+        """:meth:`get` for many (service, key) at once (absent ones left out): a run
+        reads its cached records in a few queries, not one per identifier."""
+
+    def naming_many(
+        self, identifiers: Iterable[tuple[Scheme, str]]
+    ) -> dict[tuple[Scheme, str], list[Record]]:
+        """:meth:`naming` for many identifiers at once (those no record names left out)."""
 
     def put(self, records: Iterable[Record]) -> None: ...
 

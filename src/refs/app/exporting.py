@@ -85,20 +85,43 @@ def export_library(
     return render(entries, fmt, unicode=unicode, abstracts=abstracts)
 
 
+def exports_fingerprint(paths: Sequence[Path]) -> int:
+    """A number that changes when any of these files changes (size, modification time,
+    inode) or refs' version does (a new version may render differently); 0 when a file is
+    missing."""
+    import hashlib
+
+    from refs import __version__
+
+    parts = [__version__]
+    for path in paths:
+        try:
+            st = path.stat()
+        except OSError:
+            return 0
+        parts.append(f"{path.name}:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}")
+    digest = hashlib.sha256("\n".join(parts).encode()).digest()
+    return int.from_bytes(digest[:7], "big") or 1
+
+
 def write_library_exports(library: Library, settings: Settings) -> list[str]:
     """Rewrite references/library.bib and library.json (atomically, only when changed).
 
+    Nothing is rendered when the library has not changed since the exports were last
+    written whole and the files are still the ones written then (same fingerprint).
     Temporary files a killed run left beside them are removed first.
     """
     from refs.files import clean_orphans
 
     clean_orphans(settings.library)
-    generation, _exported = library.generation()
+    paths = [settings.library / name for name in LIBRARY_EXPORTS]
+    generation, exported = library.generation()
+    if generation == exported and exports_fingerprint(paths) == library.export_fingerprint():
+        return []
     entries = library_entries(library)
-    written = write_exports(
-        entries, [(settings.library / name, fmt) for name, fmt in LIBRARY_EXPORTS.items()]
-    )
-    library.mark_exported(generation)  # only reached when every file was written
+    written = write_exports(entries, list(zip(paths, LIBRARY_EXPORTS.values(), strict=True)))
+    # Only reached when every file was written.
+    library.mark_exported(generation, exports_fingerprint(paths))
     return written
 
 

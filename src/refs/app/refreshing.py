@@ -274,12 +274,9 @@ def refresh(
         with locked(settings, wait=wait):
             outbox = library.outbox()
             report.changed, report.events = outbox.changes, outbox.events
-            generation, exported = library.generation()
-            stale = generation != exported or not (settings.library / "library.bib").exists()
-            if outbox.changes or stale:
-                # Rendering a large library costs seconds; rewritten only when the library
-                # changed since the exports were last written whole.
-                report.exports_written = write_library_exports(library, settings)
+            # Rendering a large library costs seconds: the exports are rewritten only when
+            # the library changed since they were last written whole (or they were touched).
+            report.exports_written = write_library_exports(library, settings)
             report.seconds = time.monotonic() - started
             shown = emit(report) if emit is not None else Shown(changes=True, events=True)
             library.mark_reported(

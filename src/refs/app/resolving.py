@@ -4,29 +4,35 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from refs.app.inputs import DocumentResult, extract_documents, split_inputs
 from refs.choices import ExportFormat
 from refs.config import Settings
+from refs.dedup import Cluster
 from refs.identifiers import Identifier
 from refs.models import Mention, Record
 from refs.planner import WorkCluster
 from refs.progress import NullReporter, Reporter
-from refs.resolve.engine import ResolveReport
-from refs.storage import Library, RecordCache, WorkUpdate
+from refs.resolve.engine import Resolution, ResolveReport
+from refs.storage import Holdings, Library, RecordCache, Snapshot, WorkUpdate
 from refs.work import Work
 
 __all__ = [
     "BuiltWorks",
+    "Clustered",
+    "Normaliser",
     "ResolveRun",
     "StoreSummary",
     "build_works",
+    "cluster_resolutions",
+    "mentions_digest",
     "normalise_records",
     "resolve_identifiers",
     "resolve_inputs",
     "store_works",
+    "unchanged_clusters",
 ]
 
 
@@ -38,8 +44,10 @@ def resolve_identifiers(
     max_age: float | None = None,
     reporter: Reporter | None = None,
     cache: RecordCache | None = None,
+    on_records: Callable[[Sequence[Record]], None] | None = None,
 ) -> ResolveReport:
-    """Resolve identifiers (duplicates once) through the record cache and the services."""
+    """Resolve identifiers (duplicates once) through the record cache and the services;
+    ``on_records`` is handed each batch of records as it is fetched."""
     from refs.app.stores import open_cache
     from refs.resolve.engine import Resolver
 
@@ -47,24 +55,56 @@ def resolve_identifiers(
     cache = cache or open_cache(settings)
     try:
         resolver = Resolver(settings, cache, offline=offline, max_age=max_age, reporter=reporter)
+        resolver.on_records = on_records
         return asyncio.run(resolver.resolve(identifiers))
     finally:
         if own:
             cache.close()
 
 
-def normalise_records(records: Iterable[Record]) -> tuple[list[Work], list[str]]:
+Normalised = tuple[Work | None, list[str]] | str  # (work, problems) or why it cannot be read
+
+
+class Normaliser:
+    """Normalises records once each, as they arrive: the resolver hands over every batch
+    it fetches (:attr:`Resolver.on_records`), so parsing and normalising overlap the
+    waits the services' rate limits impose instead of following the last answer."""
+
+    def __init__(self) -> None:
+        self._done: dict[tuple[str, str, float], Normalised] = {}
+
+    def add(self, records: Iterable[Record]) -> None:
+        for record in records:
+            if record.status == "ok":
+                self.get(record)
+
+    def get(self, record: Record) -> Normalised:
+        from refs.normalise import normalise_record_checked
+
+        slot = (record.service, record.key, record.fetched_at)
+        done = self._done.get(slot)
+        if done is None:
+            try:
+                done = normalise_record_checked(record)
+            except ValueError as exc:
+                done = str(exc)
+            self._done[slot] = done
+        return done
+
+
+def normalise_records(
+    records: Iterable[Record], normaliser: Normaliser | None = None
+) -> tuple[list[Work], list[str]]:
     """The works the records describe, and a warning for each record that cannot be read
     and for each value left out of a work (a dict where a volume should be)."""
-    from refs.normalise import normalise_record_checked
-
+    normaliser = normaliser or Normaliser()
     works, warnings = [], []
     for record in records:
-        try:
-            work, problems = normalise_record_checked(record)
-        except ValueError as exc:
-            warnings.append(str(exc))
+        done = normaliser.get(record)
+        if isinstance(done, str):
+            warnings.append(done)
             continue
+        work, problems = done
         if work is not None:
             works.append(work)
             warnings += problems
@@ -82,8 +122,29 @@ class BuiltWorks:
     failed: dict[Identifier, str] = field(default_factory=dict)
 
 
-def build_works(report: ResolveReport) -> BuiltWorks:
-    """Resolved identifiers → clusters of normalised records (deduplicated). Pure."""
+@dataclass(slots=True)
+class Clustered:
+    """A run's resolved identifiers grouped into works (raw records, not yet normalised)."""
+
+    clusters: list[Cluster]
+    where: dict[Identifier, int]
+    aliases: dict[int, list[Identifier]]
+    resolved: list[Resolution]
+
+    def slots(self) -> list[tuple[str, str]]:
+        return [(r.service, r.key) for c in self.clusters for r in c.records]
+
+    def identifiers(self, index: int) -> list[Identifier]:
+        cluster = self.clusters[index]
+        own = [Identifier(s, v) for s, v in cluster.identifiers.items()]
+        return own + self.aliases.get(index, [])
+
+    def all_identifiers(self) -> list[Identifier]:
+        return [i for index in range(len(self.clusters)) for i in self.identifiers(index)]
+
+
+def cluster_resolutions(report: ResolveReport) -> Clustered:
+    """Resolved identifiers → clusters of raw records (deduplicated). Pure."""
     from refs.dedup import cluster_records
 
     resolved = [r for r in report.resolutions if r.status == "resolved"]
@@ -94,18 +155,87 @@ def build_works(report: ResolveReport) -> BuiltWorks:
     for r in resolved:
         if r.canonical is not None and r.canonical in where:
             aliases.setdefault(where[r.canonical], []).append(r.identifier)
-    built = BuiltWorks(duplicates_merged=max(0, len(resolved) - len(clusters)))
-    for index, cluster in enumerate(clusters):
-        works, warnings = normalise_records(cluster.records)
+    return Clustered(clusters, where, aliases, resolved)
+
+
+def unchanged_clusters(
+    clustered: Clustered,
+    held: Holdings,
+    digests: dict[tuple[str, str, float], str] | None = None,
+) -> dict[int, str]:
+    """Clusters the library already holds exactly, by index → the citation key they have.
+
+    A cluster is unchanged when every record describing it is stored, in one work, with
+    the same payload digest and fetch time (the very record stored then), and every
+    identifier it has (aliases included) already belongs to that work: storing it again
+    would merge the same records into the same work. Its records need no parsing.
+    Pure.
+    """
+    from refs.normalise import payload_digest
+    from refs.registry import REGISTRY
+
+    digests = {} if digests is None else digests
+
+    def digest(record: Record) -> str:
+        slot = (record.service, record.key, record.fetched_at)
+        value = digests.get(slot)
+        if value is None:
+            value = digests[slot] = payload_digest(record.payload or "")
+        return value
+
+    out: dict[int, str] = {}
+    for index, cluster in enumerate(clustered.clusters):
+        work_id: int | None = None
+        for record in cluster.records:
+            spec = REGISTRY.get(record.service)
+            if spec is None or spec.normaliser is None:
+                continue  # links identifiers only: checked through the identifiers below
+            stored = held.sources.get((record.service, record.key))
+            if (
+                stored is None
+                or record.payload is None
+                or stored.fetched_at != record.fetched_at
+                or (work_id is not None and stored.work_id != work_id)
+                or stored.digest != digest(record)
+            ):
+                work_id = None
+                break
+            work_id = stored.work_id
+        if work_id is None:
+            continue
+        if all(held.owners.get(i) == work_id for i in clustered.identifiers(index)):
+            key = held.keys.get(work_id)
+            if key is not None:
+                out[index] = key
+    return out
+
+
+def build_works(
+    report: ResolveReport | Clustered,
+    *,
+    skip: Iterable[int] = (),
+    normaliser: Normaliser | None = None,
+) -> BuiltWorks:
+    """Resolved identifiers → clusters of normalised records (deduplicated), leaving out
+    the clusters ``skip`` names (indexes of :func:`cluster_resolutions`). Pure."""
+    clustered = report if isinstance(report, Clustered) else cluster_resolutions(report)
+    built = BuiltWorks(duplicates_merged=max(0, len(clustered.resolved) - len(clustered.clusters)))
+    skipped = set(skip)
+    for index, cluster in enumerate(clustered.clusters):
+        if index in skipped:
+            continue
+        works, warnings = normalise_records(cluster.records, normaliser)
         built.warnings += warnings
         if works:
             built.clusters.append(
-                WorkCluster(cluster.identifiers, works, cluster.notes, aliases.get(index, []))
+                WorkCluster(
+                    cluster.identifiers, works, cluster.notes, clustered.aliases.get(index, [])
+                )
             )
         else:
             reason = "; ".join(warnings) or "its records describe no work (only identifier links)"
-            for r in resolved:
-                if where.get(r.canonical or r.identifier) == index:
+            for r in clustered.resolved:
+                if clustered.where.get(r.canonical or r.identifier) == index:
                     built.failed[r.identifier] = f"resolved, but nothing could be stored: {reason}"
     return built
 
@@ -135,16 +265,39 @@ class StoreSummary:
         return sorted({u.key for u in self.updates})
 
 
+def mentions_digest(mentions: Sequence[Mention]) -> str:
+    """A digest of a document's mentions: the same mentions, the same document write."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for m in mentions:
+        h.update(
+            "\x1f".join((m.scheme.value, m.id, m.raw, str(m.start), str(m.end), m.context)).encode(
+                "utf-8", "surrogatepass"
+            )
+        )
+        h.update(b"\x1e")
+    return h.hexdigest()
+
+
 def store_works(
     library: Library,
     built: BuiltWorks,
     documents: Sequence[tuple[str, Sequence[Mention]]] = (),
     *,
     now: float | None = None,
+    unchanged: Iterable[str] = (),
+    held: Holdings | None = None,
 ) -> StoreSummary:
-    """Store a run's works and documents in one transaction (the caller holds the lock)."""
+    """Store a run's works and documents in one transaction (the caller holds the lock).
+
+    ``unchanged`` names the keys of works this run found exactly as stored (see
+    :func:`unchanged_clusters`): reported, not written. A document whose mentions have
+    the digest ``held`` records for it is not rewritten either.
+    """
     from refs.identifiers import Scheme
     from refs.planner import plan_store
+    from refs.storage import DocumentWrite
 
     wanted = [Identifier(s, v) for c in built.clusters for s, v in c.identifiers.items()]
     wanted += [a for c in built.clusters for a in c.aliases]
@@ -154,14 +307,22 @@ def store_works(
         for w in c.records
         for s, v in w.identifiers().items()
     ]
+    known = held.documents if held is not None else {}
+    writes = []
+    for source, mentions in documents:
+        digest = mentions_digest(mentions)
+        if known.get(source) != digest:
+            writes.append(DocumentWrite(source, mentions, digest))
     plan = plan_store(
-        library.snapshot(wanted),
+        library.snapshot(wanted) if built.clusters else Snapshot(),
         built.clusters,
-        documents=documents,
+        documents=writes,
         now=time.time() if now is None else now,
     )
-    library.apply(plan)
-    return StoreSummary(plan.updates, built.duplicates_merged, list(built.warnings))
+    if plan.ops:
+        library.apply(plan)
+    updates = plan.updates + [WorkUpdate(key, "unchanged") for key in unchanged]
+    return StoreSummary(updates, built.duplicates_merged, list(built.warnings))
 
 
 @dataclass(slots=True)
@@ -209,15 +370,30 @@ def resolve_inputs(
     paths, given = split_inputs(inputs)  # usage errors before reading anything
     documents = list(extract_documents(paths, settings, reporter)) if paths else []
     identifiers = given + [m.identifier for d in documents for m in d.mentions]
+    normaliser = Normaliser()
     report = resolve_identifiers(
-        identifiers, settings, offline=offline, max_age=max_age, reporter=reporter
+        identifiers,
+        settings,
+        offline=offline,
+        max_age=max_age,
+        reporter=reporter,
+        on_records=normaliser.add,
     )
-    built = build_works(report)
-    mark_failed(report, built.failed)
-    run = ResolveRun(documents, given, report)
     docs = [(d.source, d.mentions) for d in documents if d.error is None]
+    run = ResolveRun(documents, given, report)
+    # What the library already holds exactly is neither normalised nor written again. It
+    # is read without the lock; under the lock, a changed generation means another run
+    # wrote meanwhile, and the check is made again.
+    digests: dict[tuple[str, str, float], str] = {}
+    held, seen = _holdings(settings, report, [s for s, _ in docs])
+    plan = _plan(report, held, digests, normaliser)
     with stored(settings, wait=wait) as library:
-        run.stored = store_works(library, built, docs)
+        if library.generation()[0] != seen:
+            held = _read_holdings(library, report, [s for s, _ in docs])
+            plan = _plan(report, held, digests, normaliser)
+        built, unchanged = plan
+        mark_failed(report, built.failed)
+        run.stored = store_works(library, built, docs, unchanged=unchanged, held=held)
         run.stored.written = write_library_exports(library, settings)
         if export is not None:
             entries = library_entries(library, keys=run.stored.keys)
@@ -225,3 +401,77 @@ def resolve_inputs(
     for warning in run.stored.warnings:
         reporter.warning(warning)
     return run
+
+
+def unchanged_resolutions(
+    report: ResolveReport, held: Holdings, digests: dict[tuple[str, str, float], str]
+) -> list[str] | None:
+    """When every resolved identifier is exactly as the library holds it (its records
+    stored in one work with the same digests and fetch times, every identifier it has
+    owned by that work), the keys of those works in first-seen order; else None.
+
+    Clustering such identifiers could only rebuild the works they came from, so a warm
+    run skips it (and normalising, and writing). Pure.
+    """
+    resolved = [r for r in report.resolutions if r.status == "resolved"]
+    probe = Clustered(
+        [_as_cluster(r) for r in resolved],
+        {},
+        {i: [r.identifier] for i, r in enumerate(resolved) if r.canonical is not None},
+        resolved,
+    )
+    found = unchanged_clusters(probe, held, digests)
+    if len(found) < len(resolved):
+        return None
+    return list(dict.fromkeys(found[i] for i in range(len(resolved))))
+
+
+def _as_cluster(r: Resolution) -> Cluster:
+    identifiers = dict(r.identifiers)
+    for record in r.records:
+        for scheme, value in record.names.items():
+            identifiers.setdefault(scheme, value)
+    if r.canonical is not None:
+        identifiers.setdefault(r.canonical.scheme, r.canonical.value)
+    return Cluster(identifiers=identifiers, records=list(r.records))
+
+
+def _plan(
+    report: ResolveReport,
+    held: Holdings,
+    digests: dict[tuple[str, str, float], str],
+    normaliser: Normaliser,
+) -> tuple[BuiltWorks, list[str]]:
+    """The works to store (normalised) and the keys of those found unchanged."""
+    keys = unchanged_resolutions(report, held, digests)
+    if keys is not None:
+        resolved = report.count("resolved")
+        return BuiltWorks(duplicates_merged=max(0, resolved - len(keys))), keys
+    clustered = cluster_resolutions(report)
+    unchanged = unchanged_clusters(clustered, held, digests)
+    built = build_works(clustered, skip=unchanged, normaliser=normaliser)
+    return built, list(dict.fromkeys(unchanged.values()))
+
+
+def _read_holdings(library: Library, report: ResolveReport, documents: list[str]) -> Holdings:
+    slots, idents = [], []
+    for r in report.resolutions:
+        if r.status != "resolved":
+            continue
+        slots += [(rec.service, rec.key) for rec in r.records]
+        idents += [Identifier(s, v) for s, v in _as_cluster(r).identifiers.items()]
+        idents.append(r.identifier)
+    return library.holdings(slots, idents, documents)
+
+
+def _holdings(
+    settings: Settings, report: ResolveReport, documents: list[str]
+) -> tuple[Holdings, int | None]:
+    """What the library holds for this run, and the library's generation then (None:
+    there is no library yet)."""
+    from refs.app.stores import library_exists, opened_library
+
+    if not library_exists(settings):
+        return Holdings(), None
+    with opened_library(settings) as library:
+        return _read_holdings(library, report, documents), library.generation()[0]

@@ -25,7 +25,7 @@ import contextlib
 import dataclasses
 import time
 from collections import Counter, deque
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -224,7 +224,14 @@ class Resolver:
         self._lookups: dict[tuple[str, str], asyncio.Future[Lookup]] = {}
         self._batchers: dict[str, _Batcher] = {}
         self._names: dict[tuple[Scheme, str], list[Record]] = {}
+        # Handed each batch of fetched records (e.g. to normalise it while requests wait).
+        self.on_records: Callable[[Sequence[Record]], None] | None = None
         self.from_cache = 0
+        # Cached records read in bulk when the run starts (see _prefetch).
+        self._prefetched: dict[tuple[str, str], Record] = {}
+        self._prefetched_slots: set[tuple[str, str]] = set()
+        self._prefetched_names: dict[tuple[Scheme, str], list[Record]] = {}
+        self._prefetched_named: set[tuple[Scheme, str]] = set()
         self.http: Http
 
     # ------------------------------------------------------------------ lookups
@@ -245,6 +252,8 @@ class Resolver:
         for record in records:
             self._index(record)
         self.cache.put(records)
+        if self.on_records is not None:
+            self.on_records(records)
 
     def _index(self, record: Record) -> None:
         if record.status == "ok":
@@ -267,8 +276,32 @@ class Resolver:
                 return Lookup(record=cached, error=None, stale=True, cached=True)
         return result
 
+    def _prefetch(self, identifiers: Sequence[Identifier]) -> None:
+        """Read the cached records every identifier's chain may ask for, and the cached
+        records naming each PMCID, in a few queries (not one or more per identifier)."""
+        slots = {
+            (spec.name, ident.value)
+            for ident in identifiers
+            for spec in chain(ident.scheme, ident.value)
+            if spec.name in self.services
+        }
+        self._prefetched = self.cache.get_many(slots)
+        self._prefetched_slots = slots
+        pmcids: set[tuple[Scheme, str]] = {
+            (i.scheme, i.value) for i in identifiers if i.scheme is Scheme.PMCID
+        }
+        self._prefetched_names = self.cache.naming_many(pmcids)
+        self._prefetched_named = pmcids
+
+    def _cached(self, service: str, key: str) -> Record | None:
+        slot = (service, key)
+        if slot in self._prefetched_slots:
+            self._prefetched_slots.discard(slot)
+            return self._prefetched.pop(slot, None)
+        return self.cache.get(service, key)
+
     def _start_lookup(self, service: str, key: str, future: asyncio.Future[Lookup]) -> None:
-        cached = self.cache.get(service, key)
+        cached = self._cached(service, key)
         if (
             cached is not None
             and cached.status == "not_found"
@@ -305,9 +338,11 @@ class Resolver:
         found = list(self._names.get((scheme, value), []))
         if not found:
             now = time.time()
-            found = [
-                r for r in self.cache.naming(scheme, value) if self.offline or self._fresh(r, now)
-            ]
+            if (scheme, value) in self._prefetched_named:
+                named = self._prefetched_names.get((scheme, value), [])
+            else:
+                named = self.cache.naming(scheme, value)
+            found = [r for r in named if self.offline or self._fresh(r, now)]
         return found
 
     # ------------------------------------------------------------------ chains
@@ -463,6 +498,7 @@ class Resolver:
     async def _resolve(self, identifiers: Sequence[Identifier]) -> ResolveReport:
         started = time.monotonic()
         unique = list(dict.fromkeys(identifiers))
+        self._prefetch(unique)
         self.reporter.start(STAGE, len(unique))
         pmids_done = asyncio.Event()
 

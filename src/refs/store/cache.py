@@ -15,7 +15,7 @@ from pathlib import Path
 
 from refs.identifiers import Scheme
 from refs.models import Record
-from refs.store.db import Migration, connect, transaction
+from refs.store.db import Migration, by_pairs, connect, transaction
 
 __all__ = ["Cache"]
 
@@ -117,6 +117,34 @@ class Cache:
             (scheme.value, value),
         ).fetchall()
         return [_record(row) for row in rows]
+
+    def get_many(self, slots: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Record]:
+        """Records for many (service, key): per service, ``key IN (…)`` over the primary
+        key (a row-value list would scan the table)."""
+        out: dict[tuple[str, str], Record] = {}
+        for row in by_pairs(
+            self.conn, f"SELECT {_COLUMNS} FROM records", ("service", "key"), slots
+        ):
+            record = _record(row)
+            out[(record.service, record.key)] = record
+        return out
+
+    def naming_many(
+        self, identifiers: Iterable[tuple[Scheme, str]]
+    ) -> dict[tuple[Scheme, str], list[Record]]:
+        """Cached records (ok) naming each identifier, newest first."""
+        columns = ", ".join("r." + c.strip() for c in _COLUMNS.split(","))
+        out: dict[tuple[Scheme, str], list[Record]] = {}
+        for row in by_pairs(
+            self.conn,
+            f"""SELECT x.scheme, x.id, {columns}
+                FROM crosswalk x JOIN records r ON r.service = x.service AND r.key = x.key""",
+            ("x.scheme", "x.id"),
+            ((s.value, v) for s, v in identifiers),
+            then="AND r.status = 'ok' ORDER BY r.fetched_at DESC",
+        ):
+            out.setdefault((Scheme(row[0]), str(row[1])), []).append(_record(row[2:]))
+        return out
 
     def put(self, records: Iterable[Record]) -> None:
         """Store records (replacing older ones) and what they name, in one transaction."""

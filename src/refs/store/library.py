@@ -16,7 +16,16 @@ from pathlib import Path
 
 from refs.errors import StoreError
 from refs.identifiers import Identifier
-from refs.storage import DueWork, HistoryEntry, Outbox, Plan, Snapshot, StoredWork, WorkWrite
+from refs.storage import (
+    DueWork,
+    HistoryEntry,
+    Holdings,
+    Outbox,
+    Plan,
+    Snapshot,
+    StoredWork,
+    WorkWrite,
+)
 from refs.store import outbox, works
 from refs.store.db import connect, transaction
 from refs.store.schema import MIGRATIONS
@@ -54,6 +63,14 @@ class SQLiteLibrary:
         keys: bool = True,
     ) -> Snapshot:
         return works.snapshot(self._conn, identifiers, work_ids, keys=keys)
+
+    def holdings(
+        self,
+        slots: Iterable[tuple[str, str]] = (),
+        identifiers: Iterable[Identifier] = (),
+        documents: Iterable[str] = (),
+    ) -> Holdings:
+        return works.holdings(self._conn, slots, identifiers, documents)
 
     def works(
         self, *, document: str | None = None, keys: Iterable[str] | None = None
@@ -129,9 +146,17 @@ class SQLiteLibrary:
         rows = dict(self._conn.execute("SELECT name, value FROM meta").fetchall())
         return int(rows.get("generation", 0)), int(rows.get("exported", 0))
 
-    def mark_exported(self, generation: int) -> None:
+    def mark_exported(self, generation: int, fingerprint: int = 0) -> None:
         with transaction(self._conn):
             self._conn.execute("UPDATE meta SET value = ? WHERE name = 'exported'", (generation,))
+            self._conn.execute(
+                "UPDATE meta SET value = ? WHERE name = 'exported_files'", (fingerprint,)
+            )
+
+    def export_fingerprint(self) -> int:
+        """The fingerprint :meth:`mark_exported` was last given (0: none)."""
+        row = self._conn.execute("SELECT value FROM meta WHERE name = 'exported_files'").fetchone()
+        return int(row[0]) if row else 0
 
     def mark_reported(self, pending: Outbox) -> None:
         with transaction(self._conn):

@@ -124,9 +124,17 @@ def _v4(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT INTO meta (name, value) VALUES ('generation', 0), ('exported', 0)")
 
 
+def _v5(conn: sqlite3.Connection) -> None:
+    """A digest of each document's mentions (an unchanged document is not rewritten), a
+    fingerprint of the export files as last written (unchanged exports are not re-rendered)."""
+    conn.execute("ALTER TABLE documents ADD COLUMN digest TEXT")
+    conn.execute("INSERT INTO meta (name, value) VALUES ('exported_files', 0)")
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_library", _v1),
     ("0002_refresh_outbox", _v2),
     ("0003_source_digests", _v3),
     ("0004_generations", _v4),
+    ("0005_digests_and_fingerprints", _v5),
 ]

@@ -16,19 +16,20 @@ from refs.storage import (
     DocumentWrite,
     DueWork,
     Fold,
+    Holdings,
     Plan,
     Snapshot,
     SourceRef,
+    StoredSource,
     StoredWork,
     WorkWrite,
 )
+from refs.store.db import CHUNK, by_pairs
 from refs.work import Work
 
-__all__ = ["apply_plan", "cited_by", "dump", "load", "read_works", "snapshot"]
+__all__ = ["apply_plan", "cited_by", "dump", "holdings", "load", "read_works", "snapshot"]
 
 _WORK_COLUMNS = "w.id, w.key, w.data, w.version, w.created, w.updated, w.checked"
-# Rows per IN (…) list: well under SQLite's default limit of 32,766 host parameters.
-_CHUNK = 500
 
 
 def dump(work: Work) -> str:
@@ -53,8 +54,8 @@ def _row(row: Sequence[Any]) -> StoredWork:
 
 
 def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    for i in range(0, len(values), _CHUNK):
-        yield values[i : i + _CHUNK]
+    for i in range(0, len(values), CHUNK):
+        yield values[i : i + CHUNK]
 
 
 def cited_by(conn: sqlite3.Connection) -> dict[int, list[str]]:
@@ -95,16 +96,10 @@ def snapshot(
     keys: bool = True,
 ) -> Snapshot:
     snap = Snapshot()
-    wanted = list({(i.scheme.value, i.value) for i in identifiers})
+    wanted = [(i.scheme.value, i.value) for i in identifiers]
     ids = set(work_ids)
-    for part in _chunks(wanted):
-        marks = ", ".join("(?, ?)" for _ in part)
-        flat = [x for pair in part for x in pair]
-        for wid in conn.execute(
-            f"SELECT DISTINCT work_id FROM identifiers WHERE (scheme, value) IN (VALUES {marks})",
-            flat,
-        ):
-            ids.add(int(wid[0]))
+    for (wid,) in by_pairs(conn, "SELECT work_id FROM identifiers", ("scheme", "value"), wanted):
+        ids.add(int(wid))
     id_list = sorted(ids)
     for part in _chunks(id_list):
         marks = ", ".join("?" for _ in part)
@@ -130,6 +125,43 @@ def snapshot(
             for r in conn.execute("SELECT key FROM works UNION SELECT alias FROM key_aliases")
         }
     return snap
+
+
+def holdings(
+    conn: sqlite3.Connection,
+    slots: Iterable[tuple[str, str]],
+    identifiers: Iterable[Identifier],
+    documents: Iterable[str],
+) -> Holdings:
+    held = Holdings()
+    for service, key, wid, digest, fetched_at in by_pairs(
+        conn,
+        "SELECT service, key, work_id, digest, fetched_at FROM sources",
+        ("service", "key"),
+        slots,
+    ):
+        held.sources[(str(service), str(key))] = StoredSource(
+            int(wid), digest if isinstance(digest, str) else None, float(fetched_at)
+        )
+    for scheme, value, wid in by_pairs(
+        conn,
+        "SELECT scheme, value, work_id FROM identifiers",
+        ("scheme", "value"),
+        [(i.scheme.value, i.value) for i in identifiers],
+    ):
+        held.owners[Identifier(Scheme(scheme), str(value))] = int(wid)
+    work_ids = sorted({s.work_id for s in held.sources.values()} | set(held.owners.values()))
+    for part in _chunks(work_ids):
+        marks = ", ".join("?" for _ in part)
+        for wid, key in conn.execute(f"SELECT id, key FROM works WHERE id IN ({marks})", part):
+            held.keys[int(wid)] = str(key)
+    for part in _chunks(list(set(documents))):
+        marks = ", ".join("?" for _ in part)
+        for source, digest in conn.execute(
+            f"SELECT source, digest FROM documents WHERE source IN ({marks})", part
+        ):
+            held.documents[str(source)] = digest if isinstance(digest, str) else None
+    return held
 
 
 def due_works(
@@ -267,13 +299,15 @@ def _write_document(conn: sqlite3.Connection, op: DocumentWrite, now: float) -> 
     row = conn.execute("SELECT id FROM documents WHERE source = ?", (op.source,)).fetchone()
     if row:
         doc_id = int(row[0])
-        conn.execute("UPDATE documents SET last_seen = ? WHERE id = ?", (now, doc_id))
+        conn.execute(
+            "UPDATE documents SET last_seen = ?, digest = ? WHERE id = ?", (now, op.digest, doc_id)
+        )
         conn.execute("DELETE FROM mentions WHERE document_id = ?", (doc_id,))
         conn.execute("DELETE FROM citations WHERE document_id = ?", (doc_id,))
     else:
         cur = conn.execute(
-            "INSERT INTO documents (source, first_seen, last_seen) VALUES (?, ?, ?)",
-            (op.source, now, now),
+            "INSERT INTO documents (source, first_seen, last_seen, digest) VALUES (?, ?, ?, ?)",
+            (op.source, now, now, op.digest),
         )
         doc_id = int(cur.lastrowid or 0)
     conn.executemany(
