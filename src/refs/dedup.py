@@ -107,16 +107,20 @@ class _Groups:
         return self.find(ident)
 
     def find(self, ident: Identifier) -> Identifier:
-        root = ident
-        while self.parent[root] != root:
-            root = self.parent[root]
-        while self.parent[ident] != root:
-            self.parent[ident], ident = root, self.parent[ident]
+        # Roots are the very objects stored as keys (parent[root] is root), so identity
+        # tests suffice: no dataclass __eq__ call per step.
+        parent = self.parent
+        root = parent[ident]
+        while (up := parent[root]) is not root:
+            root = up
+        node = parent[ident]
+        while node is not root:
+            parent[ident], ident, node = root, node, parent[node]
         return root
 
     def union(self, a: Identifier, b: Identifier, why: str) -> None:
         ra, rb = self.add(a), self.add(b)
-        if ra == rb:
+        if ra is rb:
             return
         ma, mb = self.members[ra], self.members[rb]
         clash = [s for s in ma.keys() & mb.keys() if ma[s] != mb[s]]
@@ -206,7 +210,10 @@ def merge_works(sources: Sequence[Work], notes: Iterable[str] = ()) -> Work:
     merges = [MergeNote(reason=n) for n in notes]
     values: dict[str, Any] = {}
     table = precedence()
-    for name in MERGED_FIELDS:
+    if len(sources) == 1:  # one record: every field it has wins, nothing is contested
+        only = sources[0]
+        values = {n: v for n in MERGED_FIELDS if not _empty(v := getattr(only, n))}
+    for name in MERGED_FIELDS if len(sources) > 1 else ():
         ranks = table[name]
         ranked = sorted(
             (w for w in sources if not _empty(getattr(w, name))), key=lambda w: _rank(ranks, w)

@@ -76,6 +76,8 @@ _WORD = re.compile(r"[a-z0-9]+")
 
 def ascii_fold(text: str) -> str:
     """Letters without accents: "Mendonça" → "Mendonca"; other scripts are dropped."""
+    if text.isascii():
+        return text
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if c.isascii() and not unicodedata.combining(c))
 

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from refs.dedup import lasting_notes, merge_works
-from refs.identifiers import Identifier, Scheme
+from refs.identifiers import SCHEMES, Identifier, Scheme
 from refs.keys import base_key, next_free
 from refs.models import Mention
 from refs.storage import (
@@ -81,7 +81,7 @@ def _age(work_id: int) -> tuple[bool, int]:
 def _identifiers_of(cluster: WorkCluster) -> list[Identifier]:
     idents = [Identifier(s, v) for s, v in cluster.identifiers.items()] + list(cluster.aliases)
     for w in cluster.records:
-        idents += [Identifier(Scheme(s), v) for s, v in w.identifiers().items()]
+        idents += [Identifier(SCHEMES[s], v) for s, v in w.identifiers().items()]
     return idents
 
 
@@ -122,7 +122,7 @@ def plan_store(
         all_ids = sorted(
             {(i.scheme.value, i.value) for i in idents} | set(merged.identifiers().items())
         )
-        identifiers = [Identifier(Scheme(s), v) for s, v in all_ids]
+        identifiers = [Identifier(SCHEMES[s], v) for s, v in all_ids]
         if old is None:
             key = next_free(base_key(merged), snapshot.taken, hints)
             snapshot.taken.add(key)

@@ -24,7 +24,7 @@ __all__ = [
 
 LIBRARY_EXPORTS = {"library.bib": ExportFormat.bibtex, "library.json": ExportFormat.csl_json}
 # Below this many works, writing the two exports one after the other is quicker than forking.
-PARALLEL_MIN_WORKS = 20_000
+PARALLEL_MIN_WORKS = 2_000
 
 
 def render(

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from refs.app.inputs import DocumentResult, extract_documents, split_inputs
 from refs.choices import ExportFormat
 from refs.config import Settings
 from refs.dedup import Cluster
-from refs.identifiers import Identifier
+from refs.identifiers import SCHEMES, Identifier
 from refs.models import Mention, Record
 from refs.planner import WorkCluster
 from refs.progress import NullReporter, Reporter
@@ -67,18 +68,31 @@ Normalised = tuple[Work | None, list[str]] | str  # (work, problems) or why it c
 
 class Normaliser:
     """Normalises records once each, as they arrive: the resolver hands over every batch
-    it fetches (:attr:`Resolver.on_records`), so parsing and normalising overlap the
-    waits the services' rate limits impose instead of following the last answer."""
+    it fetches (:attr:`Resolver.on_records`) and a worker thread normalises it, so
+    parsing and normalising overlap the waits the services' rate limits impose (and
+    never hold up the event loop that sends the next requests) instead of following
+    the last answer. :meth:`close` stops the thread."""
 
     def __init__(self) -> None:
         self._done: dict[tuple[str, str, float], Normalised] = {}
+        self._pending: dict[tuple[str, str, float], Future[None]] = {}
+        self._pool: ThreadPoolExecutor | None = None
 
-    def add(self, records: Iterable[Record]) -> None:
-        for record in records:
-            if record.status == "ok":
-                self.get(record)
+    def add(self, records: Sequence[Record]) -> None:
+        batch = [r for r in records if r.status == "ok"]
+        if not batch:
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="refs-normalise")
+        future = self._pool.submit(self._all, batch)
+        for r in batch:
+            self._pending[(r.service, r.key, r.fetched_at)] = future
 
-    def get(self, record: Record) -> Normalised:
+    def _all(self, batch: Sequence[Record]) -> None:
+        for record in batch:
+            self._one(record)
+
+    def _one(self, record: Record) -> Normalised:
         from refs.normalise import normalise_record_checked
 
         slot = (record.service, record.key, record.fetched_at)
@@ -90,6 +104,23 @@ class Normaliser:
                 done = str(exc)
             self._done[slot] = done
         return done
+
+    def get(self, record: Record) -> Normalised:
+        pending = self._pending.pop((record.service, record.key, record.fetched_at), None)
+        if pending is not None:
+            pending.result()  # its batch is being normalised: wait for it (errors surface)
+        return self._one(record)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    def __enter__(self) -> Normaliser:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def normalise_records(
@@ -295,14 +326,13 @@ def store_works(
     :func:`unchanged_clusters`): reported, not written. A document whose mentions have
     the digest ``held`` records for it is not rewritten either.
     """
-    from refs.identifiers import Scheme
     from refs.planner import plan_store
     from refs.storage import DocumentWrite
 
     wanted = [Identifier(s, v) for c in built.clusters for s, v in c.identifiers.items()]
     wanted += [a for c in built.clusters for a in c.aliases]
     wanted += [
-        Identifier(Scheme(s), v)
+        Identifier(SCHEMES[s], v)
         for c in built.clusters
         for w in c.records
         for s, v in w.identifiers().items()
@@ -370,27 +400,28 @@ def resolve_inputs(
     paths, given = split_inputs(inputs)  # usage errors before reading anything
     documents = list(extract_documents(paths, settings, reporter)) if paths else []
     identifiers = given + [m.identifier for d in documents for m in d.mentions]
-    normaliser = Normaliser()
-    report = resolve_identifiers(
-        identifiers,
-        settings,
-        offline=offline,
-        max_age=max_age,
-        reporter=reporter,
-        on_records=normaliser.add,
-    )
     docs = [(d.source, d.mentions) for d in documents if d.error is None]
-    run = ResolveRun(documents, given, report)
-    # What the library already holds exactly is neither normalised nor written again. It
-    # is read without the lock; under the lock, a changed generation means another run
-    # wrote meanwhile, and the check is made again.
     digests: dict[tuple[str, str, float], str] = {}
-    held, seen = _holdings(settings, report, [s for s, _ in docs])
-    plan = _plan(report, held, digests, normaliser)
+    with Normaliser() as normaliser:
+        report = resolve_identifiers(
+            identifiers,
+            settings,
+            offline=offline,
+            max_age=max_age,
+            reporter=reporter,
+            on_records=normaliser.add,
+        )
+        # What the library already holds exactly is neither normalised nor written again.
+        # It is read without the lock; under the lock, a changed generation means another
+        # run wrote meanwhile, and the check is made again.
+        held, seen = _holdings(settings, report, [s for s, _ in docs])
+        plan = _plan(report, held, digests, normaliser)
+    run = ResolveRun(documents, given, report)
     with stored(settings, wait=wait) as library:
-        if library.generation()[0] != seen:
+        if library.generation()[0] != (seen or 0):
             held = _read_holdings(library, report, [s for s, _ in docs])
-            plan = _plan(report, held, digests, normaliser)
+            with normaliser:
+                plan = _plan(report, held, digests, normaliser)
         built, unchanged = plan
         mark_failed(report, built.failed)
         run.stored = store_works(library, built, docs, unchanged=unchanged, held=held)

@@ -14,17 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from bibtexparser.entrypoint import write_string
-from bibtexparser.library import Library
-from bibtexparser.model import Entry, Field
-from bibtexparser.writer import BibtexFormat
-
 from refs.export import bulk
 from refs.export.entries import ExportEntry
 from refs.export.latex import to_latex
 from refs.work import STATUS_LABELS, Name, Work
 
-__all__ = ["ENTRY_TYPES", "entry_type", "to_bibtex"]
+__all__ = ["ENTRY_TYPES", "bibtex_entry", "entry_type", "to_bibtex"]
+
+Field = tuple[str, str]  # (name, value as written, braces included)
 
 ENTRY_TYPES = {
     "article-journal": "article",
@@ -114,9 +111,7 @@ def _fields(entry: ExportEntry, *, unicode: bool, abstracts: bool = False) -> li
     if work.issued:
         fields.append(_braced("year", str(work.issued.year)))
         if len(work.issued.parts) > 1:
-            fields.append(
-                Field("month", MONTHS[work.issued.parts[1] - 1])
-            )  # a BibTeX macro: no braces
+            fields.append(("month", MONTHS[work.issued.parts[1] - 1]))  # a BibTeX macro: no braces
         fields.append(_braced("date", work.issued.iso()))
     add("volume", work.volume)
     add("number", work.issue)
@@ -152,7 +147,22 @@ def _fields(entry: ExportEntry, *, unicode: bool, abstracts: bool = False) -> li
 
 def _braced(name: str, value: str) -> Field:
     """A field whose value is already enclosed (to_latex keeps braces balanced)."""
-    return Field(name, "{" + value + "}")
+    return (name, "{" + value + "}")
+
+
+def bibtex_entry(entry: ExportEntry, *, unicode: bool = False, abstracts: bool = False) -> str:
+    """One entry as written in the file: ``@type{key,`` a field per line, ``}``.
+
+    The layout is bibtexparser v2's writer's with a two-space indent (which refs wrote
+    through it before); written directly, as a file is hundreds of thousands of these.
+    """
+    fields = _fields(entry, unicode=unicode, abstracts=abstracts)
+    body = ",\n".join(f"  {name} = {value}" for name, value in fields)
+    return (
+        f"@{entry_type(entry.work)}{{{entry.key},\n{body}\n}}\n"
+        if fields
+        else (f"@{entry_type(entry.work)}{{{entry.key},\n}}\n")
+    )
 
 
 def to_bibtex(
@@ -162,21 +172,7 @@ def to_bibtex(
 
     Abstracts are left out unless ``abstracts`` is set: classic BibTeX's buffers
     overflow on long fields, and most styles never print them (CSL-JSON keeps them).
+    Entries are separated by a blank line.
     """
-    library = Library()
     with bulk():
-        for entry in entries:
-            library.add(
-                Entry(
-                    entry_type(entry.work),
-                    entry.key,
-                    _fields(entry, unicode=unicode, abstracts=abstracts),
-                )
-            )
-    fmt = BibtexFormat()  # type: ignore[no-untyped-call]
-    fmt.indent = "  "
-    fmt.block_separator = "\n"
-    # Values are enclosed as they are built, so the writer needs no middleware.
-    with bulk():
-        text = write_string(library, unparse_stack=[], bibtex_format=fmt)
-    return text if text.endswith("\n") or not text else text + "\n"
+        return "\n".join(bibtex_entry(e, unicode=unicode, abstracts=abstracts) for e in entries)

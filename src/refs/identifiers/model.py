@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["Found", "Identifier", "Scheme"]
+__all__ = ["SCHEMES", "Found", "Identifier", "Scheme"]
 
 
 class Scheme(StrEnum):
@@ -19,6 +19,10 @@ class Scheme(StrEnum):
     # own hash (in C) instead of Enum's (a Python call per hash, which dominated
     # clustering hundreds of thousands of identifiers).
     __hash__ = str.__hash__
+
+
+# A scheme by its value, without Enum's call machinery (hot in storing and clustering).
+SCHEMES: dict[str, Scheme] = {s.value: s for s in Scheme}
 
 
 @dataclass(frozen=True, slots=True, order=True)

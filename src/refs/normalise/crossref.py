@@ -8,9 +8,9 @@ Types follow Crossref's vocabulary (``/types``) mapped to CSL; status comes from
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from refs import jsonio
 from refs.identifiers import Scheme, parse_identifier
 from refs.normalise.markup import clean_markup
 from refs.normalise.text import (
@@ -225,4 +225,4 @@ def work_from_crossref(message: dict[str, Any], *, key: str = "", fetched_at: fl
 
 def normalise(payload: str, key: str, fetched_at: float) -> Work:
     """The registry's normaliser for Crossref records (a work message's JSON)."""
-    return work_from_crossref(json.loads(payload), key=key, fetched_at=fetched_at)
+    return work_from_crossref(jsonio.loads(payload), key=key, fetched_at=fetched_at)

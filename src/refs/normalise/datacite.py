@@ -7,9 +7,9 @@ HasPreprint).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from refs import jsonio
 from refs.identifiers import Scheme, parse_identifier
 from refs.normalise.markup import clean_markup
 from refs.normalise.text import (
@@ -105,7 +105,7 @@ def work_from_datacite(
     payload: str | dict[str, Any], *, key: str = "", fetched_at: float = 0.0
 ) -> Work:
     """A DataCite ``/dois/{doi}`` answer → Work."""
-    data = json.loads(payload) if isinstance(payload, str) else payload
+    data = jsonio.loads(payload) if isinstance(payload, str) else payload
     attrs = data["data"]["attributes"]
     types = attrs.get("types") or {}
     general = types.get("resourceTypeGeneral")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from refs import jsonio
 from refs.identifiers import Scheme
 
 __all__ = ["names_of", "split_work_list", "work_message"]
@@ -12,7 +12,7 @@ __all__ = ["names_of", "split_work_list", "work_message"]
 
 def split_work_list(body: bytes | str) -> dict[str, str]:
     """A ``work-list`` answer → {lower-case DOI: the item's JSON}. Raises ValueError."""
-    data = json.loads(body)
+    data = jsonio.loads(body)
     if not isinstance(data, dict) or data.get("message-type") != "work-list":
         msg = "not a Crossref work-list"
         raise ValueError(msg)
@@ -23,13 +23,13 @@ def split_work_list(body: bytes | str) -> dict[str, str]:
     out: dict[str, str] = {}
     for item in items:
         if isinstance(item, dict) and isinstance(item.get("DOI"), str):
-            out.setdefault(item["DOI"].lower(), json.dumps(item, ensure_ascii=False))
+            out.setdefault(item["DOI"].lower(), jsonio.dumps(item))
     return out
 
 
 def work_message(body: bytes | str) -> dict[str, Any]:
     """A ``work`` answer → its message. Raises ValueError for anything else."""
-    data = json.loads(body)
+    data = jsonio.loads(body)
     if not isinstance(data, dict) or data.get("message-type") != "work":
         msg = "not a Crossref work"
         raise ValueError(msg)
@@ -42,6 +42,6 @@ def work_message(body: bytes | str) -> dict[str, Any]:
 
 def names_of(payload: str) -> dict[Scheme, str]:
     """Crossref records carry their DOI (never a PMID or PMCID)."""
-    item = json.loads(payload)
+    item = jsonio.loads(payload)
     doi = item.get("DOI") if isinstance(item, dict) else None
     return {Scheme.DOI: doi.lower()} if isinstance(doi, str) else {}

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from refs import jsonio
 from refs.identifiers import Scheme, canonical
 
 __all__ = ["names_of", "parse_csl"]
@@ -12,7 +12,7 @@ __all__ = ["names_of", "parse_csl"]
 
 def parse_csl(body: bytes | str) -> dict[str, Any]:
     """A CSL-JSON item. Raises ValueError for anything else (e.g. an HTML landing page)."""
-    data = json.loads(body)
+    data = jsonio.loads(body)
     if isinstance(data, list) and len(data) == 1:
         data = data[0]
     if not isinstance(data, dict) or not ({"type", "title", "DOI"} & set(data)):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from refs import jsonio
 from refs.identifiers import Scheme
 
 __all__ = ["names_of", "parse_doi_record"]
@@ -12,7 +12,7 @@ __all__ = ["names_of", "parse_doi_record"]
 
 def parse_doi_record(body: bytes | str) -> dict[str, Any]:
     """A ``/dois/{doi}`` answer → the document. Raises ValueError for anything else."""
-    data = json.loads(body)
+    data = jsonio.loads(body)
     record = data.get("data") if isinstance(data, dict) else None
     if (
         not isinstance(data, dict)
@@ -27,7 +27,7 @@ def parse_doi_record(body: bytes | str) -> dict[str, Any]:
 
 def names_of(payload: str) -> dict[Scheme, str]:
     """A DataCite record names its DOI."""
-    data = json.loads(payload)
+    data = jsonio.loads(payload)
     attrs = data.get("data", {}).get("attributes", {})
     doi = attrs.get("doi") or data.get("data", {}).get("id")
     return {Scheme.DOI: doi.lower()} if isinstance(doi, str) else {}

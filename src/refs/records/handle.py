@@ -9,9 +9,9 @@ proxy servlet documentation).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from refs import jsonio
 from refs.identifiers import Scheme, canonical
 
 __all__ = ["alias_of", "names_of", "parse_handle"]
@@ -19,7 +19,7 @@ __all__ = ["alias_of", "names_of", "parse_handle"]
 
 def parse_handle(body: bytes | str) -> dict[str, Any]:
     """A handle API answer. Raises ValueError for anything else."""
-    data = json.loads(body)
+    data = jsonio.loads(body)
     if not isinstance(data, dict) or not isinstance(data.get("responseCode"), int):
         msg = "not a handle API answer"
         raise ValueError(msg)

@@ -6,10 +6,10 @@ HTTP 200 answer; a bad request is a top-level ``"status": "error"``.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import unquote
 
+from refs import jsonio
 from refs.identifiers import Scheme, canonical
 
 __all__ = ["names_of", "names_of_record", "split_records"]
@@ -17,7 +17,7 @@ __all__ = ["names_of", "names_of_record", "split_records"]
 
 def split_records(body: bytes | str) -> tuple[dict[str, dict[str, Any]], str | None]:
     """An idconv JSON answer → ({PMCID: record}, top-level error message or None)."""
-    data = json.loads(body)
+    data = jsonio.loads(body)
     if not isinstance(data, dict) or "status" not in data:
         msg = "not an ID converter answer"
         raise ValueError(msg)
@@ -40,7 +40,7 @@ def split_records(body: bytes | str) -> tuple[dict[str, dict[str, Any]], str | N
 
 
 def names_of(payload: str) -> dict[Scheme, str]:
-    return names_of_record(json.loads(payload))
+    return names_of_record(jsonio.loads(payload))
 
 
 def names_of_record(record: Any) -> dict[Scheme, str]:

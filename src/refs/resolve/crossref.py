@@ -9,13 +9,13 @@ DOIs absent from a list answer are not known to Crossref (other agencies' DOIs a
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from urllib.parse import quote
 
 import httpx
 
+from refs import jsonio
 from refs.config import Settings
 from refs.identifiers import Scheme
 from refs.models import Record
@@ -112,7 +112,7 @@ class Crossref:
     async def _single(self, http: Http, doi: str, now: float) -> Record:
         def parse(response: httpx.Response) -> str:
             try:
-                return json.dumps(work_message(response.content), ensure_ascii=False)
+                return jsonio.dumps(work_message(response.content))
             except ValueError as exc:
                 raise garbled(NAME, f"answered something that is not a work ({exc})") from exc
 
@@ -143,7 +143,7 @@ def _other_doi(asked: str, answered: str | None, payload: str) -> str | None:
     Any other DOI than the one asked is worth a warning."""
     if answered is None or answered == asked:
         return None
-    aliases = json.loads(payload).get("alias") or []
+    aliases = jsonio.loads(payload).get("alias") or []
     if asked in {a.lower() for a in aliases if isinstance(a, str)}:
         return None
     return (

@@ -8,11 +8,11 @@ content-negotiation). An unregistered DOI gets doi.org's 404 page.
 
 from __future__ import annotations
 
-import json
 from urllib.parse import quote
 
 import httpx
 
+from refs import jsonio
 from refs.config import Settings
 from refs.models import Record
 from refs.records.csl import names_of, parse_csl
@@ -37,7 +37,7 @@ class DoiContentNegotiation(OneByOne):
     async def fetch_one(self, http: Http, key: str, now: float) -> Record:
         def parse(response: httpx.Response) -> str:
             try:
-                return json.dumps(parse_csl(response.content), ensure_ascii=False)
+                return jsonio.dumps(parse_csl(response.content))
             except ValueError as exc:
                 kind = response.headers.get("content-type", "?").split(";")[0]
                 raise garbled(NAME, f"answered {kind} instead of CSL-JSON ({exc})") from exc

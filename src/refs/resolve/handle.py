@@ -7,10 +7,9 @@ The answer is cached like any record, so a rerun asks nothing.
 
 from __future__ import annotations
 
-import json
-
 import httpx
 
+from refs import jsonio
 from refs.config import Settings
 from refs.identifiers import Scheme
 from refs.models import Record
@@ -35,7 +34,7 @@ class DoiHandles(OneByOne):
     async def fetch_one(self, http: Http, key: str, now: float) -> Record:
         def parse(response: httpx.Response) -> str:
             try:
-                return json.dumps(parse_handle(response.content), ensure_ascii=False)
+                return jsonio.dumps(parse_handle(response.content))
             except ValueError as exc:
                 raise garbled(NAME, f"answered something that is not handle JSON ({exc})") from exc
 
@@ -43,7 +42,7 @@ class DoiHandles(OneByOne):
         _response, payload = await http.request(
             NAME, "doi", "GET", url, params={"type": "HS_ALIAS"}, validate=parse
         )
-        doi = alias_of(json.loads(payload)) if payload else None
+        doi = alias_of(jsonio.loads(payload)) if payload else None
         if payload is None or doi is None:
             return Record(
                 NAME,

@@ -8,13 +8,13 @@ id-converter-api). Unknown ids come back as records with ``"status": "error"`` a
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from typing import Any
 
 import httpx
 
+from refs import jsonio
 from refs.config import Settings
 from refs.models import Record
 from refs.records.idconv import names_of_record, split_records
@@ -87,7 +87,7 @@ class IdConverter:
                     key,
                     "ok",
                     now,
-                    json.dumps(record, ensure_ascii=False),
+                    jsonio.dumps(record),
                     200,
                     "application/json",
                     names=names_of_record(record),

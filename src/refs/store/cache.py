@@ -8,12 +8,12 @@ records ("ok") and not-found answers; failures and garbled bodies never reach it
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from refs.identifiers import Scheme
+from refs import jsonio
+from refs.identifiers import SCHEMES, Scheme
 from refs.models import Record
 from refs.store.db import Migration, by_pairs, connect, transaction
 
@@ -82,9 +82,9 @@ def _record(row: Sequence[object]) -> Record:
         payload=payload if isinstance(payload, str) else None,
         http_status=int(http_status) if isinstance(http_status, int) else None,
         content_type=content_type if isinstance(content_type, str) else None,
-        validators=json.loads(validators) if isinstance(validators, str) and validators else {},
+        validators=jsonio.loads(validators) if isinstance(validators, str) and validators else {},
         reason=reason if isinstance(reason, str) else None,
-        names={Scheme(k): v for k, v in json.loads(names).items()}
+        names={SCHEMES[k]: v for k, v in jsonio.loads(names).items()}
         if isinstance(names, str) and names
         else {},
         base=base if isinstance(base, str) else None,
@@ -96,7 +96,7 @@ class Cache:
 
     def __init__(self, directory: Path) -> None:
         self.path = Path(directory) / FILENAME
-        self.conn = connect(self.path, MIGRATIONS, what="cache")
+        self.conn = connect(self.path, MIGRATIONS, what="cache", durable=False)
 
     def close(self) -> None:
         self.conn.close()
@@ -159,9 +159,9 @@ class Cache:
                 r.fetched_at,
                 r.http_status,
                 r.content_type,
-                json.dumps(r.validators) if r.validators else None,
+                jsonio.dumps(r.validators) if r.validators else None,
                 r.reason,
-                json.dumps({s.value: v for s, v in r.names.items()}) if r.names else None,
+                jsonio.dumps({s.value: v for s, v in r.names.items()}) if r.names else None,
                 r.payload,
                 r.base,
             )

@@ -52,8 +52,14 @@ def by_pairs(
             )
 
 
-def connect(path: Path, migrations: Sequence[Migration], *, what: str) -> sqlite3.Connection:
-    """Open (creating if needed) an SQLite database and bring its schema up to date."""
+def connect(
+    path: Path, migrations: Sequence[Migration], *, what: str, durable: bool = True
+) -> sqlite3.Connection:
+    """Open (creating if needed) an SQLite database and bring its schema up to date.
+
+    ``durable=False`` (the cache: disposable, re-fetchable) never waits for the disk
+    (``synchronous=OFF``): a crash may lose the last answers, never the user's library.
+    """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(path, timeout=60.0, isolation_level=None, check_same_thread=False)
@@ -62,7 +68,7 @@ def connect(path: Path, migrations: Sequence[Migration], *, what: str) -> sqlite
         raise StoreError(msg) from exc
     try:
         conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute(f"PRAGMA synchronous={'NORMAL' if durable else 'OFF'}")
         conn.execute("PRAGMA foreign_keys=ON")
         # Reads through a memory map (no read() call per page: a warm run reads
         # thousands of records by key) and a larger page cache for bulk writes.

@@ -6,12 +6,12 @@ operations into SQL, inside the caller's transaction.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from refs.identifiers import Identifier, Scheme
+from refs import jsonio
+from refs.identifiers import SCHEMES, Identifier
 from refs.storage import (
     DocumentWrite,
     DueWork,
@@ -25,7 +25,7 @@ from refs.storage import (
     WorkWrite,
 )
 from refs.store.db import CHUNK, by_pairs
-from refs.work import Work
+from refs.work import Work, trusted_work
 
 __all__ = ["apply_plan", "cited_by", "dump", "holdings", "load", "read_works", "snapshot"]
 
@@ -37,7 +37,9 @@ def dump(work: Work) -> str:
 
 
 def load(data: str) -> Work:
-    return Work.model_validate_json(data)
+    """A stored work: written by :func:`dump` from a validated work, so it is rebuilt
+    without validating it again (see :func:`refs.work.trusted_work`)."""
+    return trusted_work(jsonio.loads(data))
 
 
 def _row(row: Sequence[Any]) -> StoredWork:
@@ -118,7 +120,7 @@ def snapshot(
         for scheme, value, wid in conn.execute(
             f"SELECT scheme, value, work_id FROM identifiers WHERE work_id IN ({marks})", part
         ):
-            snap.owners[Identifier(Scheme(scheme), str(value))] = int(wid)
+            snap.owners[Identifier(SCHEMES[scheme], str(value))] = int(wid)
     if keys:
         snap.taken = {
             str(r[0])
@@ -149,7 +151,7 @@ def holdings(
         ("scheme", "value"),
         [(i.scheme.value, i.value) for i in identifiers],
     ):
-        held.owners[Identifier(Scheme(scheme), str(value))] = int(wid)
+        held.owners[Identifier(SCHEMES[scheme], str(value))] = int(wid)
     work_ids = sorted({s.work_id for s in held.sources.values()} | set(held.owners.values()))
     for part in _chunks(work_ids):
         marks = ", ".join("?" for _ in part)
@@ -194,21 +196,27 @@ def due_works(
 
 
 def apply_plan(conn: sqlite3.Connection, plan: Plan) -> dict[int, int]:
-    """Write ``plan`` inside the caller's transaction; provisional id → real id."""
+    """Write ``plan`` inside the caller's transaction; provisional id → real id.
+
+    Work writes are gathered and sent with ``executemany`` (one prepared statement per
+    table, not several statements per work), flushed before each fold or document,
+    whose statements read what the writes before them wrote.
+    """
     assigned: dict[int, int] = {}
-
-    def real(work_id: int) -> int:
-        return assigned.get(work_id, work_id)
-
+    batch = _Writes(conn, plan.now, plan.source, assigned)
     for op in plan.ops:
+        if isinstance(op, WorkWrite):
+            batch.add(op)
+            continue
+        batch.flush()
         if isinstance(op, Fold):
-            _fold(conn, real(op.keep), real(op.other), op.alias)
-        elif isinstance(op, WorkWrite):
-            _write_work(conn, op, plan, assigned)
+            _fold(conn, assigned.get(op.keep, op.keep), assigned.get(op.other, op.other), op.alias)
         elif isinstance(op, DocumentWrite):
             _write_document(conn, op, plan.now)
+    batch.flush()
     conn.executemany(
-        "UPDATE works SET checked = ? WHERE id = ?", [(plan.now, real(w)) for w in plan.checked]
+        "UPDATE works SET checked = ? WHERE id = ?",
+        [(plan.now, assigned.get(w, w)) for w in plan.checked],
     )
     return assigned
 
@@ -224,52 +232,58 @@ def _fold(conn: sqlite3.Connection, keep: int, other: int, alias: str) -> None:
     conn.execute("INSERT OR REPLACE INTO key_aliases (alias, work_id) VALUES (?, ?)", (alias, keep))
 
 
-def _write_work(
-    conn: sqlite3.Connection, op: WorkWrite, plan: Plan, assigned: dict[int, int]
-) -> None:
-    now = plan.now
-    data = dump(op.work)
-    if op.kind == "new":
-        cur = conn.execute(
-            "INSERT INTO works (key, data, version, created, updated, checked) VALUES (?, ?, ?, ?, ?, ?)",
-            (op.key, data, op.version, now, now, now),
-        )
-        work_id = int(cur.lastrowid or 0)
-        assigned[op.id] = work_id
-    else:
-        work_id = assigned.get(op.id, op.id)
-        if op.kind == "updated":
-            conn.execute(
-                "UPDATE works SET data = ?, version = ?, updated = ?, checked = ? WHERE id = ?",
-                (data, op.version, now, now, work_id),
-            )
+class _Writes:
+    """Rows of a run of work writes, per table, sent in one ``executemany`` each."""
+
+    def __init__(
+        self, conn: sqlite3.Connection, now: float, source: str, assigned: dict[int, int]
+    ) -> None:
+        self.conn, self.now, self.source, self.assigned = conn, now, source, assigned
+        self._next_id: int | None = None
+        self._clear()
+
+    def _clear(self) -> None:
+        self.new: list[tuple[Any, ...]] = []
+        self.updated: list[tuple[Any, ...]] = []
+        self.touched: list[tuple[Any, ...]] = []
+        self.history: list[tuple[Any, ...]] = []
+        self.events: list[tuple[Any, ...]] = []
+        self.sources: list[tuple[Any, ...]] = []
+        self.identifiers: list[tuple[Any, ...]] = []
+        self.linked: list[int] = []
+
+    def add(self, op: WorkWrite) -> None:
+        now, data = self.now, dump(op.work)
+        if op.kind == "new":
+            if self._next_id is None:  # the write lock is held: no one else inserts
+                row = self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM works").fetchone()
+                self._next_id = int(row[0]) + 1
+            work_id, self._next_id = self._next_id, self._next_id + 1
+            self.assigned[op.id] = work_id
+            self.new.append((work_id, op.key, data, op.version, now, now, now))
         else:
-            conn.execute(
-                "UPDATE works SET data = ?, checked = ? WHERE id = ?", (data, now, work_id)
+            work_id = self.assigned.get(op.id, op.id)
+            if op.kind == "updated":
+                self.updated.append((data, op.version, now, now, work_id))
+            else:
+                self.touched.append((data, now, work_id))
+        if op.kind != "unchanged":
+            changes = [{"field": c.field, "old": c.old, "new": c.new} for c in op.changes]
+            self.history.append(
+                (
+                    work_id,
+                    op.version,
+                    now,
+                    self.source,
+                    data,
+                    jsonio.dumps(changes),
+                    int(op.reported),
+                )
             )
-    if op.kind != "unchanged":
-        conn.execute(
-            "INSERT INTO history (work_id, version, at, source, data, changes, reported) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                work_id,
-                op.version,
-                now,
-                plan.source,
-                data,
-                json.dumps(
-                    [{"field": c.field, "old": c.old, "new": c.new} for c in op.changes],
-                    ensure_ascii=False,
-                ),
-                int(op.reported),
-            ),
-        )
-    conn.executemany(
-        "INSERT INTO events (work_id, kind, notice, date, source, label, detected_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [(work_id, e.kind, e.notice, e.date, e.source, e.label, now) for e in op.events],
-    )
-    conn.executemany(
-        "INSERT OR REPLACE INTO sources (work_id, service, key, fetched_at, data, digest) VALUES (?, ?, ?, ?, ?, ?)",
-        [
+        self.events += [
+            (work_id, e.kind, e.notice, e.date, e.source, e.label, now) for e in op.events
+        ]
+        self.sources += [
             (
                 work_id,
                 s.provenance[0].service,
@@ -279,20 +293,50 @@ def _write_work(
                 s.provenance[0].digest,
             )
             for s in op.sources
-        ],
-    )
-    if op.identifiers:
-        conn.executemany(
+        ]
+        if op.identifiers:
+            self.identifiers += [(i.scheme.value, i.value, work_id) for i in op.identifiers]
+            self.linked.append(work_id)
+
+    def flush(self) -> None:
+        run = self.conn.executemany
+        run(
+            "INSERT INTO works (id, key, data, version, created, updated, checked) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            self.new,
+        )
+        run(
+            "UPDATE works SET data = ?, version = ?, updated = ?, checked = ? WHERE id = ?",
+            self.updated,
+        )
+        run("UPDATE works SET data = ?, checked = ? WHERE id = ?", self.touched)
+        run(
+            "INSERT INTO history (work_id, version, at, source, data, changes, reported) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            self.history,
+        )
+        run(
+            "INSERT INTO events (work_id, kind, notice, date, source, label, detected_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            self.events,
+        )
+        run(
+            "INSERT OR REPLACE INTO sources (work_id, service, key, fetched_at, data, digest) VALUES (?, ?, ?, ?, ?, ?)",
+            self.sources,
+        )
+        run(
             "INSERT OR REPLACE INTO identifiers (scheme, value, work_id) VALUES (?, ?, ?)",
-            [(i.scheme.value, i.value, work_id) for i in op.identifiers],
+            self.identifiers,
         )
-        # Documents stored earlier that mention any of these identifiers now cite this work.
-        conn.execute(
-            """INSERT OR IGNORE INTO citations (document_id, work_id)
-               SELECT DISTINCT m.document_id, i.work_id FROM identifiers i
-               JOIN mentions m ON m.scheme = i.scheme AND m.value = i.value WHERE i.work_id = ?""",
-            (work_id,),
-        )
+        # Documents stored earlier that mention any of these works' identifiers now cite them.
+        for i in range(0, len(self.linked), CHUNK):
+            part = self.linked[i : i + CHUNK]
+            marks = ", ".join("?" for _ in part)
+            self.conn.execute(
+                f"""INSERT OR IGNORE INTO citations (document_id, work_id)
+                    SELECT DISTINCT m.document_id, i.work_id FROM identifiers i
+                    JOIN mentions m ON m.scheme = i.scheme AND m.value = i.value
+                    WHERE i.work_id IN ({marks})""",
+                part,
+            )
+        self._clear()
 
 
 def _write_document(conn: sqlite3.Connection, op: DocumentWrite, now: float) -> None:
