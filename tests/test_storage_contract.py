@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from refs.app.resolving import BuiltWorks, store_works
+from refs.choices import ExportFormat
 from refs.errors import StoreError
 from refs.extract import extract
 from refs.identifiers import Scheme
@@ -226,3 +227,43 @@ def test_due_works_and_snapshots(library: Library) -> None:
     assert stored.key == "ritz2024social"
     assert snap.owners[Identifier(Scheme.PMID, "38147649")] == stored.id
     assert {"ritz2024social", "sadasivan2012methylphenidate"} <= snap.taken
+
+
+def _export(lib: Library, fmt: ExportFormat, **options: bool) -> str:
+    from refs.app.exporting import render_library
+
+    return render_library(lib, fmt, **options)
+
+
+def _fresh(lib: Library, fmt: ExportFormat, **options: bool) -> str:
+    from refs.app.exporting import library_entries, render
+
+    return render(library_entries(lib), fmt, **options)
+
+
+@pytest.mark.parametrize("fmt", list(ExportFormat))
+def test_exports_from_rendered_entries_equal_a_fresh_render(
+    library: Library, fmt: ExportFormat
+) -> None:
+    """Entries kept from an earlier export are reused only while their work, key and
+    citing documents are the same: the file always equals rendering every work anew."""
+    lib = library
+    doc = Document("a.md", "See doi:10.1371/journal.pone.0033693.", Format.MARKDOWN)
+    store(lib, [cluster(crossref(PLOS)), cluster(pubmed(PNAS_PUBMED))])
+    assert _export(lib, fmt) == _fresh(lib, fmt)
+    assert _export(lib, fmt) == _fresh(lib, fmt)  # now from the kept entries
+    # A document now cites one work: its entry names it, the other stays as it was.
+    store(lib, [cluster(crossref(PLOS))], documents=[(doc.source, extract(doc))])
+    text = _export(lib, fmt)
+    assert "a.md" in text
+    assert text == _fresh(lib, fmt)
+    # The work itself changes (a new version of its record).
+    changed = crossref(PLOS, fetched_at=5.0)
+    changed.title = "A corrected title"
+    store(lib, [cluster(changed)])
+    text = _export(lib, fmt)
+    assert "A corrected title" in text
+    assert text == _fresh(lib, fmt)
+    # Options are kept apart: an export with other options is not served from these.
+    options = {"unicode": True} if fmt is ExportFormat.bibtex else {}
+    assert _export(lib, fmt, **options) == _fresh(lib, fmt, **options)

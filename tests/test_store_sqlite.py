@@ -22,6 +22,7 @@ def test_migrations_are_recorded_and_bad_files_refused(tmp_path: Path) -> None:
             "0003_source_digests",
             "0004_generations",
             "0005_digests_and_fingerprints",
+            "0006_rendered_entries",
         ]
     bad = tmp_path / "bad"
     bad.mkdir()

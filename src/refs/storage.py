@@ -24,6 +24,7 @@ __all__ = [
     "Change",
     "DocumentWrite",
     "DueWork",
+    "ExportRow",
     "Fold",
     "HistoryEntry",
     "Holdings",
@@ -85,6 +86,17 @@ class Holdings:
     owners: dict[Identifier, int] = field(default_factory=dict)  # identifier → work id
     keys: dict[int, str] = field(default_factory=dict)  # work id → citation key
     documents: dict[str, str | None] = field(default_factory=dict)  # source → mentions digest
+
+
+@dataclass(frozen=True, slots=True)
+class ExportRow:
+    """A work as an export lists it, without loading it: ``digest`` of its stored data
+    (None: unknown) and the documents citing it."""
+
+    work_id: int
+    key: str
+    digest: str | None
+    documents: list[str]
 
 
 @dataclass(slots=True)
@@ -247,9 +259,26 @@ class Library(Protocol):
         """Write a plan in one transaction; returns provisional id → assigned id."""
 
     def works(
-        self, *, document: str | None = None, keys: Iterable[str] | None = None
+        self,
+        *,
+        document: str | None = None,
+        keys: Iterable[str] | None = None,
+        ids: Iterable[int] | None = None,
     ) -> list[StoredWork]:
-        """Works in key order (those ``document`` cites, or ``keys``), with citing documents."""
+        """Works in key order (those ``document`` cites, or ``keys``, or with these
+        ``ids``), with citing documents."""
+
+    def export_rows(
+        self, *, document: str | None = None, keys: Iterable[str] | None = None
+    ) -> list[ExportRow]:
+        """:meth:`works` without the works: ids, keys, data digests, citing documents."""
+
+    def renders(self, variant: str, work_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
+        """Export entries rendered before: work id → (stamp, text), for one variant."""
+
+    def store_renders(self, variant: str, rows: Iterable[tuple[int, str, str]]) -> None:
+        """Keep rendered entries (work id, stamp, text); derived data, so a library that
+        cannot be written (read-only) silently keeps none."""
 
     def documents(self) -> list[str]: ...
 

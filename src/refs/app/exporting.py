@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from refs.choices import ExportFormat
 from refs.config import Settings
 from refs.errors import ExportError, UnknownDocument
 from refs.export.entries import ExportEntry
-from refs.storage import Library
+from refs.storage import ExportRow, Library, StoredWork
+
+T = TypeVar("T")
 
 __all__ = [
     "LIBRARY_EXPORTS",
@@ -18,6 +22,7 @@ __all__ = [
     "export_library",
     "library_entries",
     "render",
+    "render_library",
     "write_exports",
     "write_library_exports",
 ]
@@ -81,8 +86,7 @@ def export_library(
     from refs.app.stores import opened_library
 
     with opened_library(settings, must_exist=True) as library:
-        entries = library_entries(library, document=document)
-    return render(entries, fmt, unicode=unicode, abstracts=abstracts)
+        return render_library(library, fmt, document=document, unicode=unicode, abstracts=abstracts)
 
 
 def exports_fingerprint(paths: Sequence[Path]) -> int:
@@ -104,25 +108,160 @@ def exports_fingerprint(paths: Sequence[Path]) -> int:
     return int.from_bytes(digest[:7], "big") or 1
 
 
+# Bump when the text an entry renders to changes for the same work (the stamps of
+# entries rendered before then no longer match, so they are rendered again).
+RENDER_REVISION = 1
+
+
+def _variant(fmt: ExportFormat, unicode: bool, abstracts: bool) -> str:
+    from refs import __version__
+
+    return f"{fmt.value}|unicode={int(unicode)}|abstracts={int(abstracts)}|{__version__}|{RENDER_REVISION}"
+
+
+def _stamp(row: ExportRow) -> str | None:
+    """What a rendered entry was rendered from: the work's data, key and citing documents."""
+    if row.digest is None:
+        return None
+    text = "\x1f".join([row.digest, row.key, *row.documents])
+    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def render_entry(entry: ExportEntry, fmt: ExportFormat, *, unicode: bool, abstracts: bool) -> str:
+    """One entry's text as it stands in an export file."""
+    from refs.export.bibtex import bibtex_entry
+    from refs.export.csl import csl_entry
+
+    if fmt is ExportFormat.bibtex:
+        return bibtex_entry(entry, unicode=unicode, abstracts=abstracts)
+    return csl_entry(entry)
+
+
+def assemble(texts: Sequence[str], fmt: ExportFormat) -> str:
+    """A whole file from its entries' texts, as :func:`render` writes it."""
+    if fmt is ExportFormat.bibtex:
+        return "\n".join(texts)
+    if not texts:
+        return "[]\n"
+    return "[\n" + ",\n".join(texts) + "\n]\n"
+
+
+@dataclass(slots=True)
+class _Rendering:
+    """One export's entries: those rendered before and still current, and the rest."""
+
+    fmt: ExportFormat
+    variant: str
+    rows: list[ExportRow]
+    cached: dict[int, tuple[str, str]]
+    unicode: bool = False
+    abstracts: bool = False
+
+    def stale(self) -> list[int]:
+        return [
+            r.work_id
+            for r in self.rows
+            if (stamp := _stamp(r)) is None or self.cached.get(r.work_id, ("",))[0] != stamp
+        ]
+
+    def text(self, works: dict[int, StoredWork]) -> tuple[str, list[tuple[int, str, str]]]:
+        """The file's text, and the entries rendered now (work id, stamp, text). Pure."""
+        from refs.export import bulk
+
+        texts, fresh = [], []
+        with bulk():
+            for row in self.rows:
+                stamp = _stamp(row)
+                cached = self.cached.get(row.work_id)
+                if stamp is not None and cached is not None and cached[0] == stamp:
+                    texts.append(cached[1])
+                    continue
+                entry = ExportEntry(row.key, works[row.work_id].work, row.documents)
+                text = render_entry(entry, self.fmt, unicode=self.unicode, abstracts=self.abstracts)
+                texts.append(text)
+                if stamp is not None:
+                    fresh.append((row.work_id, stamp, text))
+        return assemble(texts, self.fmt), fresh
+
+
+def _renderings(
+    library: Library,
+    formats: Sequence[ExportFormat],
+    *,
+    document: str | None = None,
+    keys: Sequence[str] | None = None,
+    unicode: bool = False,
+    abstracts: bool = False,
+) -> tuple[list[_Rendering], dict[int, StoredWork]]:
+    """What each export needs, and the works whose entries must be rendered (loaded once
+    for all formats; a library whose works did not change loads none)."""
+    rows = library.export_rows(document=document, keys=keys)
+    ids = [r.work_id for r in rows]
+    renderings = []
+    for fmt in formats:
+        variant = _variant(fmt, unicode, abstracts)
+        renderings.append(
+            _Rendering(fmt, variant, rows, library.renders(variant, ids), unicode, abstracts)
+        )
+    stale = sorted({i for r in renderings for i in r.stale()})
+    works = {w.id: w for w in library.works(ids=stale)} if stale else {}
+    return renderings, works
+
+
+def render_library(
+    library: Library,
+    fmt: ExportFormat,
+    *,
+    document: str | None = None,
+    keys: Sequence[str] | None = None,
+    unicode: bool = False,
+    abstracts: bool = False,
+) -> str:
+    """The library's (or one document's, or some keys') export, rendering only the
+    entries whose work, key or citing documents changed since they were last rendered."""
+    if document is not None:
+        check_documents(library, [document])
+    (rendering,), works = _renderings(
+        library, [fmt], document=document, keys=keys, unicode=unicode, abstracts=abstracts
+    )
+    text, fresh = rendering.text(works)
+    library.store_renders(rendering.variant, fresh)
+    return text
+
+
 def write_library_exports(library: Library, settings: Settings) -> list[str]:
     """Rewrite references/library.bib and library.json (atomically, only when changed).
 
     Nothing is rendered when the library has not changed since the exports were last
-    written whole and the files are still the ones written then (same fingerprint).
-    Temporary files a killed run left beside them are removed first.
+    written whole and the files are still the ones written then (same fingerprint);
+    otherwise only the entries of works that changed are. Temporary files a killed run
+    left beside them are removed first.
     """
-    from refs.files import clean_orphans
+    from refs.files import clean_orphans, write_atomic
 
     clean_orphans(settings.library)
     paths = [settings.library / name for name in LIBRARY_EXPORTS]
     generation, exported = library.generation()
     if generation == exported and exports_fingerprint(paths) == library.export_fingerprint():
         return []
-    entries = library_entries(library)
-    written = write_exports(entries, list(zip(paths, LIBRARY_EXPORTS.values(), strict=True)))
+    renderings, works = _renderings(library, list(LIBRARY_EXPORTS.values()))
+
+    def job(path: Path, rendering: _Rendering) -> Callable[[], tuple[bool, list[Any]]]:
+        def write() -> tuple[bool, list[Any]]:
+            text, fresh = rendering.text(works)
+            return write_atomic(path, text), fresh
+
+        return write
+
+    results = run_jobs(
+        [(str(p), job(p, r)) for p, r in zip(paths, renderings, strict=True)],
+        parallel=len(works) >= PARALLEL_MIN_WORKS,
+    )
+    for rendering, (_changed, fresh) in zip(renderings, results, strict=True):
+        library.store_renders(rendering.variant, fresh)
     # Only reached when every file was written.
     library.mark_exported(generation, exports_fingerprint(paths))
-    return written
+    return [str(p) for p, (changed, _) in zip(paths, results, strict=True) if changed]
 
 
 def _write_one(
@@ -147,47 +286,55 @@ def write_exports(
     *,
     unicode: bool = False,
 ) -> list[str]:
-    """Write each target (path, format) atomically; return the paths whose content changed.
+    """Write each target (path, format) atomically; return the paths whose content changed."""
 
-    With many works and more than one target, each extra target is written by a forked
-    child while this process writes the first: the files are independent and rendering
-    is CPU-bound, so two formats take the time of the slower one.
+    def job(path: Path, fmt: ExportFormat) -> Callable[[], bool]:
+        return lambda: _write_one(entries, path, fmt, unicode)
+
+    results = run_jobs(
+        [(str(path), job(path, fmt)) for path, fmt in targets],
+        parallel=len(entries) >= PARALLEL_MIN_WORKS,
+    )
+    return [str(path) for (path, _), changed in zip(targets, results, strict=True) if changed]
+
+
+def run_jobs(jobs: Sequence[tuple[str, Callable[[], T]]], *, parallel: bool) -> list[T]:
+    """Run each (label, job) and return their results in order.
+
+    With ``parallel`` and more than one job, each job but the first runs in a forked
+    child while this process runs the first: writing two exports is CPU-bound and the
+    files are independent, so two formats take the time of the slower one. A job that
+    fails raises :class:`ExportError` naming its label.
     """
-    if len(targets) < 2 or len(entries) < PARALLEL_MIN_WORKS or not _can_fork():
-        return [str(path) for path, fmt in targets if _write_one(entries, path, fmt, unicode)]
+    if len(jobs) < 2 or not parallel or not _can_fork():
+        return [job() for _, job in jobs]
     import multiprocessing
 
     context = multiprocessing.get_context("fork")
     children = []
-    for path, fmt in targets[1:]:
+    for label, job in jobs[1:]:
         receiver, sender = context.Pipe(duplex=False)
-        child = context.Process(
-            target=_child_write, args=(entries, path, fmt, unicode, sender), daemon=True
-        )
+        child = context.Process(target=_child_run, args=(job, sender), daemon=True)
         child.start()
         sender.close()
-        children.append((path, child, receiver))
-    first_path, first_fmt = targets[0]
-    written = [str(first_path)] if _write_one(entries, first_path, first_fmt, unicode) else []
-    for path, child, receiver in children:
+        children.append((label, child, receiver))
+    results = [jobs[0][1]()]
+    for label, child, receiver in children:
         try:
             status, detail = receiver.recv()
         except EOFError:
             status, detail = "error", f"the process writing it died (exit status {child.exitcode})"
         child.join()
         if status == "error":
-            msg = f"cannot write {str(path)!r}: {detail}"
+            msg = f"cannot write {label!r}: {detail}"
             raise ExportError(msg)
-        if detail:
-            written.append(str(path))
-    return written
+        results.append(detail)
+    return results
 
 
-def _child_write(
-    entries: Sequence[ExportEntry], path: Path, fmt: ExportFormat, unicode: bool, sender: Any
-) -> None:
+def _child_run(job: Callable[[], Any], sender: Any) -> None:
     try:
-        sender.send(("ok", _write_one(entries, path, fmt, unicode)))
+        sender.send(("ok", job()))
     except BaseException as exc:  # report anything to the parent, which raises it
         sender.send(("error", f"{type(exc).__name__}: {exc}"))
     finally:

@@ -393,7 +393,7 @@ def resolve_inputs(
     resolve never keeps a scheduled refresh waiting. ``export`` renders this run's
     works in that format into :attr:`ResolveRun.export`.
     """
-    from refs.app.exporting import library_entries, render, write_library_exports
+    from refs.app.exporting import render_library, write_library_exports
     from refs.app.stores import stored
 
     reporter = reporter or NullReporter()
@@ -427,8 +427,9 @@ def resolve_inputs(
         run.stored = store_works(library, built, docs, unchanged=unchanged, held=held)
         run.stored.written = write_library_exports(library, settings)
         if export is not None:
-            entries = library_entries(library, keys=run.stored.keys)
-            run.export = render(entries, export, unicode=unicode, abstracts=abstracts)
+            run.export = render_library(
+                library, export, keys=run.stored.keys, unicode=unicode, abstracts=abstracts
+            )
     for warning in run.stored.warnings:
         reporter.warning(warning)
     return run

@@ -17,7 +17,7 @@ from refs.export import bulk
 from refs.export.entries import ExportEntry
 from refs.work import Name
 
-__all__ = ["to_csl_items", "to_csl_json"]
+__all__ = ["csl_entry", "to_csl_items", "to_csl_json"]
 
 
 def _name(name: Name) -> dict[str, str]:
@@ -99,6 +99,11 @@ def to_csl_items(entries: Iterable[ExportEntry]) -> list[dict[str, Any]]:
         item["custom"] = custom
         items.append(item)
     return items
+
+
+def csl_entry(entry: ExportEntry) -> str:
+    """One item's line in a CSL-JSON file (see :func:`to_csl_json`)."""
+    return json.dumps(to_csl_items([entry])[0], ensure_ascii=False)
 
 
 def to_csl_json(entries: Iterable[ExportEntry]) -> str:

@@ -29,7 +29,7 @@ def by_pairs(
     conn: sqlite3.Connection,
     select: str,
     columns: tuple[str, str],
-    pairs: Iterable[tuple[str, str]],
+    pairs: Iterable[tuple[Any, Any]],
     *,
     then: str = "",
 ) -> Iterator[Any]:
@@ -39,7 +39,7 @@ def by_pairs(
     A row-value list (``(a, b) IN (VALUES …)``) makes SQLite scan the whole table; an
     equality and an IN list search the (a, b) index (``EXPLAIN QUERY PLAN`` says SEARCH).
     """
-    grouped: dict[str, list[str]] = {}
+    grouped: dict[Any, list[Any]] = {}
     for a, b in set(pairs):
         grouped.setdefault(a, []).append(b)
     first, second = columns

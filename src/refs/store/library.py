@@ -18,6 +18,7 @@ from refs.errors import StoreError
 from refs.identifiers import Identifier
 from refs.storage import (
     DueWork,
+    ExportRow,
     HistoryEntry,
     Holdings,
     Outbox,
@@ -73,9 +74,35 @@ class SQLiteLibrary:
         return works.holdings(self._conn, slots, identifiers, documents)
 
     def works(
-        self, *, document: str | None = None, keys: Iterable[str] | None = None
+        self,
+        *,
+        document: str | None = None,
+        keys: Iterable[str] | None = None,
+        ids: Iterable[int] | None = None,
     ) -> list[StoredWork]:
-        return works.read_works(self._conn, document=document, keys=keys)
+        return works.read_works(self._conn, document=document, keys=keys, ids=ids)
+
+    def export_rows(
+        self, *, document: str | None = None, keys: Iterable[str] | None = None
+    ) -> list[ExportRow]:
+        return works.export_rows(self._conn, document=document, keys=keys)
+
+    def renders(self, variant: str, work_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
+        return works.renders(self._conn, variant, work_ids)
+
+    def store_renders(self, variant: str, rows: Iterable[tuple[int, str, str]]) -> None:
+        values = [(wid, variant, stamp, text, wid) for wid, stamp, text in rows]
+        if not values:
+            return
+        try:
+            with transaction(self._conn):
+                self._conn.executemany(
+                    "INSERT OR REPLACE INTO renders (work_id, variant, stamp, text) "
+                    "SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM works WHERE id = ?)",
+                    values,
+                )
+        except StoreError:
+            return  # a read-only or full library: the entries are rendered again next time
 
     def has_document(self, source: str) -> bool:
         row = self._conn.execute("SELECT 1 FROM documents WHERE source = ?", (source,))

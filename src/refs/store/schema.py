@@ -7,7 +7,8 @@ PMID and PMCID known for a work); ``citations`` (which documents cite which work
 ``history`` (every version of every work, with what changed and why); ``key_aliases``
 (keys of works later found to be the same as another); ``events`` (the refresh
 outbox of status events; ``history.reported`` is its outbox of versions); ``meta``
-(the generation of the library's content, and the one its exports were written at).
+(the generation of the library's content, and the one its exports were written at);
+``renders`` (each work's export entries as last rendered: derived, re-rendered when stale).
 """
 
 from __future__ import annotations
@@ -131,10 +132,36 @@ def _v5(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT INTO meta (name, value) VALUES ('exported_files', 0)")
 
 
+def _v6(conn: sqlite3.Connection) -> None:
+    """Rendered export entries, kept per work and variant (format and options) with the
+    stamp they were rendered for, so an export renders only the works that changed; a
+    digest of each work's stored data, which that stamp is made of."""
+    import hashlib
+
+    conn.execute("ALTER TABLE works ADD COLUMN digest TEXT")
+    conn.executemany(
+        "UPDATE works SET digest = ? WHERE id = ?",
+        [
+            (hashlib.sha1(str(data).encode("utf-8")).hexdigest(), wid)
+            for wid, data in conn.execute("SELECT id, data FROM works").fetchall()
+        ],
+    )
+    conn.execute(
+        """CREATE TABLE renders (
+            work_id INTEGER NOT NULL REFERENCES works(id) ON DELETE CASCADE,
+            variant TEXT NOT NULL,
+            stamp TEXT NOT NULL,
+            text TEXT NOT NULL,
+            PRIMARY KEY (work_id, variant)
+        ) WITHOUT ROWID"""
+    )
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_library", _v1),
     ("0002_refresh_outbox", _v2),
     ("0003_source_digests", _v3),
     ("0004_generations", _v4),
     ("0005_digests_and_fingerprints", _v5),
+    ("0006_rendered_entries", _v6),
 ]

@@ -6,6 +6,7 @@ operations into SQL, inside the caller's transaction.
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -15,6 +16,7 @@ from refs.identifiers import SCHEMES, Identifier
 from refs.storage import (
     DocumentWrite,
     DueWork,
+    ExportRow,
     Fold,
     Holdings,
     Plan,
@@ -60,6 +62,10 @@ def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
         yield values[i : i + CHUNK]
 
 
+def _sha1(data: str) -> str:
+    return hashlib.sha1(data.encode("utf-8")).hexdigest()
+
+
 def cited_by(conn: sqlite3.Connection) -> dict[int, list[str]]:
     cited: dict[int, list[str]] = {}
     for wid, source in conn.execute(
@@ -70,7 +76,11 @@ def cited_by(conn: sqlite3.Connection) -> dict[int, list[str]]:
 
 
 def read_works(
-    conn: sqlite3.Connection, *, document: str | None, keys: Iterable[str] | None
+    conn: sqlite3.Connection,
+    *,
+    document: str | None,
+    keys: Iterable[str] | None,
+    ids: Iterable[int] | None = None,
 ) -> list[StoredWork]:
     query = f"SELECT {_WORK_COLUMNS} FROM works w"
     args: list[Any] = []
@@ -80,14 +90,62 @@ def read_works(
             " WHERE d.source = ?"
         )
         args.append(document)
-    rows = [_row(r) for r in conn.execute(query + " ORDER BY w.key", args)]
-    if keys is not None:
-        wanted = set(keys)
-        rows = [r for r in rows if r.key in wanted]
+    if keys is None and ids is None:
+        rows = [_row(r) for r in conn.execute(query + " ORDER BY w.key", args)]
+    else:  # only these works: looked up by key or id, not all loaded and filtered
+        column, wanted = (
+            ("w.key", list(set(keys))) if keys is not None else ("w.id", list(set(ids or ())))
+        )
+        rows = []
+        for part in _chunks(wanted):
+            marks = ", ".join("?" for _ in part)
+            where = " AND " if document is not None else " WHERE "
+            rows += [
+                _row(r)
+                for r in conn.execute(f"{query}{where}{column} IN ({marks})", [*args, *part])
+            ]
+        rows.sort(key=lambda r: r.key)
     cited = cited_by(conn)
     for r in rows:
         r.documents = cited.get(r.id, [])
     return rows
+
+
+def export_rows(
+    conn: sqlite3.Connection, *, document: str | None, keys: Iterable[str] | None
+) -> list[ExportRow]:
+    """What an export lists, in key order, without loading any work."""
+    query = "SELECT w.id, w.key, w.digest FROM works w"
+    args: list[Any] = []
+    if document is not None:
+        query += (
+            " JOIN citations c ON c.work_id = w.id JOIN documents d ON d.id = c.document_id"
+            " WHERE d.source = ?"
+        )
+        args.append(document)
+    wanted = set(keys) if keys is not None else None
+    cited = cited_by(conn)
+    return [
+        ExportRow(
+            int(wid), str(key), digest if isinstance(digest, str) else None, cited.get(int(wid), [])
+        )
+        for wid, key, digest in conn.execute(query + " ORDER BY w.key", args)
+        if wanted is None or key in wanted
+    ]
+
+
+def renders(
+    conn: sqlite3.Connection, variant: str, work_ids: Iterable[int]
+) -> dict[int, tuple[str, str]]:
+    out: dict[int, tuple[str, str]] = {}
+    for wid, stamp, text in by_pairs(
+        conn,
+        "SELECT work_id, stamp, text FROM renders",
+        ("variant", "work_id"),
+        ((variant, w) for w in work_ids),
+    ):
+        out[int(wid)] = (str(stamp), str(text))
+    return out
 
 
 def snapshot(
@@ -260,13 +318,13 @@ class _Writes:
                 self._next_id = int(row[0]) + 1
             work_id, self._next_id = self._next_id, self._next_id + 1
             self.assigned[op.id] = work_id
-            self.new.append((work_id, op.key, data, op.version, now, now, now))
+            self.new.append((work_id, op.key, data, _sha1(data), op.version, now, now, now))
         else:
             work_id = self.assigned.get(op.id, op.id)
             if op.kind == "updated":
-                self.updated.append((data, op.version, now, now, work_id))
+                self.updated.append((data, _sha1(data), op.version, now, now, work_id))
             else:
-                self.touched.append((data, now, work_id))
+                self.touched.append((data, _sha1(data), now, work_id))
         if op.kind != "unchanged":
             changes = [{"field": c.field, "old": c.old, "new": c.new} for c in op.changes]
             self.history.append(
@@ -301,14 +359,14 @@ class _Writes:
     def flush(self) -> None:
         run = self.conn.executemany
         run(
-            "INSERT INTO works (id, key, data, version, created, updated, checked) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO works (id, key, data, digest, version, created, updated, checked) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             self.new,
         )
         run(
-            "UPDATE works SET data = ?, version = ?, updated = ?, checked = ? WHERE id = ?",
+            "UPDATE works SET data = ?, digest = ?, version = ?, updated = ?, checked = ? WHERE id = ?",
             self.updated,
         )
-        run("UPDATE works SET data = ?, checked = ? WHERE id = ?", self.touched)
+        run("UPDATE works SET data = ?, digest = ?, checked = ? WHERE id = ?", self.touched)
         run(
             "INSERT INTO history (work_id, version, at, source, data, changes, reported) VALUES (?, ?, ?, ?, ?, ?, ?)",
             self.history,
