@@ -17,13 +17,13 @@ _SENTENCE_END = re.compile(r"[.!?][\"')\]]*\s+(?=[A-Z0-9\"'(\[“‘])")
 _HTML_SKIP = re.compile(
     r"<!--.*?(?:-->|\Z)|<(script|style|template)\b[^>]*>.*?(?:</\1\s*>|\Z)", re.S | re.I
 )
-_HTML_BLOCK = re.compile(
+HTML_BLOCK = re.compile(
     r"<(?:/?(?:p|div|li|ul|ol|h[1-6]|tr|td|th|table|section|article|blockquote|header|"
     r"footer|aside|nav|dd|dt|dl|figure|figcaption|caption|pre|main|form|title|body|"
     r"html|head)\b|br\b|hr\b)[^>]*>",
     re.I,
 )
-_XML_BLOCK = re.compile(
+XML_BLOCK = re.compile(
     r"<(?:/?(?:p|title|ref|mixed-citation|element-citation|citation|sec|caption|label|td|th|"
     r"tr|list-item|fn|abstract|article-title|source|ref-list|table-wrap|fig)\b)[^>]*>",
 )
@@ -42,11 +42,11 @@ def markup_to_text(fragment: str, *, xml: bool) -> str:
     if "<" in fragment:
         fragment = _collapse(_HTML_SKIP.sub(" ", fragment))
         if xml:
-            fragment = _XML_BLOCK.sub("\n\n", fragment)
+            fragment = XML_BLOCK.sub("\n\n", fragment)
             fragment = _XML_INLINE.sub("", fragment)
             fragment = _TAG.sub(" ", fragment)
         else:
-            fragment = _HTML_BLOCK.sub("\n\n", fragment)
+            fragment = HTML_BLOCK.sub("\n\n", fragment)
             fragment = _TAG.sub("", fragment)
     else:
         fragment = _collapse(fragment)

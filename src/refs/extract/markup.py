@@ -24,7 +24,7 @@ import html
 import re
 from dataclasses import dataclass
 
-from refs.extract.context import markup_to_text, sentence_context
+from refs.extract.context import HTML_BLOCK, XML_BLOCK, markup_to_text, sentence_context
 from refs.identifiers import Found, Scheme, parse_identifier, scan
 from refs.models import Mention
 
@@ -130,12 +130,35 @@ def _attr_at(tag: _Tag, pos: int) -> str | None:
     return None
 
 
-def _mention(source: str, src: str, f: Found, tag: _Tag | None, *, xml: bool) -> Mention:
-    # Enough markup around the mention for the ~300 characters of text a context needs,
-    # rendered in one pass; two sentinel characters mark where the mention stands.
+class _Blocks:
+    """Where the block-level tags of a document stand (one pass over the markup), so a
+    mention's context is rendered from its own paragraph or list entry, not from a
+    fixed window of markup around it (three times the text, in most pages)."""
+
+    def __init__(self, src: str, *, xml: bool) -> None:
+        pattern = XML_BLOCK if xml else HTML_BLOCK
+        spans = [m.span() for m in pattern.finditer(src)]
+        self.starts = [s for s, _ in spans]
+        self.ends = [e for _, e in spans]
+
+    def around(self, lo: int, hi: int) -> tuple[int, int]:
+        """The end of the last block tag before ``lo`` and the start of the first after ``hi``."""
+        i = bisect.bisect_right(self.ends, lo) - 1
+        j = bisect.bisect_left(self.starts, hi)
+        return (self.ends[i] if i >= 0 else 0, self.starts[j] if j < len(self.starts) else -1)
+
+
+def _mention(
+    source: str, src: str, f: Found, tag: _Tag | None, blocks: _Blocks, *, xml: bool
+) -> Mention:
+    # The markup of the block holding the mention (at most _WINDOW characters each
+    # side), rendered in one pass; two sentinel characters mark where the mention stands.
     lo, hi = (tag.start, tag.end) if tag is not None else (f.start, f.end)
-    before = src[max(0, lo - _WINDOW) : lo]
-    after = src[hi : hi + _WINDOW]
+    block_start, block_end = blocks.around(lo, hi)
+    start = max(0, lo - _WINDOW, block_start)
+    stop = hi + _WINDOW if block_end < 0 else min(hi + _WINDOW, block_end)
+    before = src[start:lo]
+    after = src[hi:stop]
     gt, lt = before.find(">"), before.find("<")
     if gt >= 0 and (lt < 0 or gt < lt):
         before = before[gt + 1 :]  # the window starts inside a tag
@@ -197,6 +220,7 @@ def extract_html(source: str, src: str) -> list[Mention]:
     """Citations in an HTML page: visible text, link targets and citation meta tags."""
     hidden = _Regions(_merge([m.span() for m in _HTML_SKIP.finditer(src)]))
     head_start, head_end = _head(src)
+    blocks = _Blocks(src, xml=False)
     mentions: list[Mention] = []
     for f in scan(src):
         if f.start in hidden:
@@ -208,7 +232,7 @@ def extract_html(source: str, src: str) -> list[Mention]:
                 continue
         elif not _html_attr_ok(tag, _attr_at(tag, f.start)):
             continue
-        mentions.append(_mention(source, src, f, tag, xml=False))
+        mentions.append(_mention(source, src, f, tag, blocks, xml=False))
     for m in _META.finditer(src):
         if m.start() in hidden:
             continue
@@ -221,7 +245,7 @@ def extract_html(source: str, src: str) -> list[Mention]:
             continue
         found = _value_found(scheme, content[0], content[1])
         if found is not None:
-            mentions.append(_mention(source, src, found, tag, xml=False))
+            mentions.append(_mention(source, src, found, tag, blocks, xml=False))
     return _dedupe(mentions)
 
 
@@ -254,6 +278,7 @@ def extract_xml(source: str, src: str) -> list[Mention]:
     for name in _XML_SKIP_ELEMENTS:
         spans += _element_spans(src, name)
     skip = _Regions(_merge(spans))
+    blocks = _Blocks(src, xml=True)
     typed = [m for m in _XML_ID.finditer(src) if _typed_scheme(src, m) is not None]
     # Hits inside a typed element are read from its whole value below.
     values = _Regions(_merge([m.span(3) for m in typed]))
@@ -266,14 +291,14 @@ def extract_xml(source: str, src: str) -> list[Mention]:
             continue
         if tag is None and _inside_any_tag(src, f.start):
             continue
-        mentions.append(_mention(source, src, f, tag, xml=True))
+        mentions.append(_mention(source, src, f, tag, blocks, xml=True))
     for m in typed:
         scheme = _typed_scheme(src, m)
         if m.start() in skip or scheme is None:
             continue
         found = _value_found(scheme, m.group(3), m.start(3))
         if found is not None:
-            mentions.append(_mention(source, src, found, None, xml=True))
+            mentions.append(_mention(source, src, found, None, blocks, xml=True))
     for m in _XML_EXT_LINK.finditer(src):
         tag = _parse_tag(src, m.start())
         if tag is None or m.start() in skip:
@@ -284,7 +309,7 @@ def extract_xml(source: str, src: str) -> list[Mention]:
             continue  # typed DOI links are found by the scanner already
         found = _value_found(scheme, href[0], href[1])
         if found is not None:
-            mentions.append(_mention(source, src, found, tag, xml=True))
+            mentions.append(_mention(source, src, found, tag, blocks, xml=True))
     return _dedupe(mentions)
 
 
