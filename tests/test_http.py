@@ -198,10 +198,12 @@ class MemoryCache:
             r for r in self.records.values() if r.status == "ok" and r.names.get(scheme) == value
         ]
 
-    def get_many(self, slots: object) -> dict[tuple[str, str], Record]:
+    def get_many(self, slots: object, *, payloads: bool = True) -> dict[tuple[str, str], Record]:
         return {s: self.records[s] for s in slots if s in self.records}  # type: ignore[attr-defined]
 
-    def naming_many(self, identifiers: object) -> dict[tuple[Scheme, str], list[Record]]:
+    def naming_many(
+        self, identifiers: object, *, payloads: bool = True
+    ) -> dict[tuple[Scheme, str], list[Record]]:
         found = {(s, v): self.naming(s, v) for s, v in identifiers}  # type: ignore[attr-defined]
         return {k: v for k, v in found.items() if v}
 

@@ -7,13 +7,14 @@ pydantic models compatible with CSL-JSON, see :mod:`refs.work`.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
 from refs.identifiers import Identifier, Scheme
 
-__all__ = ["Document", "Format", "Mention", "Record", "RecordStatus"]
+__all__ = ["Document", "Format", "Mention", "Record", "RecordStatus", "payload_digest"]
 
 
 class Format(StrEnum):
@@ -100,3 +101,18 @@ class Record:
     # The service's base URL it came from: a not-found answer from a mistyped
     # REFS_*_URL must not stand once the URL is fixed.
     base: str | None = None
+    # payload_digest(payload), when known (the cache stores it beside the payload).
+    digest: str | None = None
+    # Read from the cache without its payload (a run that finds its records unchanged
+    # never needs them); ``RecordCache.get`` has the whole record.
+    lazy: bool = False
+
+    def payload_digest(self) -> str | None:
+        if self.digest is not None:
+            return self.digest
+        return payload_digest(self.payload) if self.payload is not None else None
+
+
+def payload_digest(payload: str) -> str:
+    """A fingerprint of a raw record: a refresh that gets the same bytes back has no news."""
+    return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()

@@ -269,7 +269,11 @@ class Library(Protocol):
         ``ids``), with citing documents."""
 
     def export_rows(
-        self, *, document: str | None = None, keys: Iterable[str] | None = None
+        self,
+        *,
+        document: str | None = None,
+        keys: Iterable[str] | None = None,
+        ids: Iterable[int] | None = None,
     ) -> list[ExportRow]:
         """:meth:`works` without the works: ids, keys, data digests, citing documents."""
 
@@ -323,12 +327,13 @@ class RecordCache(Protocol):
     def naming(self, scheme: Scheme, value: str) -> list[Record]:
         """Cached records (ok) that name this identifier, newest first."""
 
-    def get_many(self, slots: Iterable[Slot]) -> dict[Slot, Record]:
+    def get_many(self, slots: Iterable[Slot], *, payloads: bool = True) -> dict[Slot, Record]:
         """:meth:`get` for many (service, key) at once (absent ones left out): a run
-        reads its cached records in a few queries, not one per identifier."""
+        reads its cached records in a few queries, not one per identifier. Without
+        ``payloads`` the records come without them (``Record.lazy``, digest set)."""
 
     def naming_many(
-        self, identifiers: Iterable[tuple[Scheme, str]]
+        self, identifiers: Iterable[tuple[Scheme, str]], *, payloads: bool = True
     ) -> dict[tuple[Scheme, str], list[Record]]:
         """:meth:`naming` for many identifiers at once (those no record names left out)."""
 

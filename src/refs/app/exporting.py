@@ -12,7 +12,8 @@ from refs.choices import ExportFormat
 from refs.config import Settings
 from refs.errors import ExportError, UnknownDocument
 from refs.export.entries import ExportEntry
-from refs.storage import ExportRow, Library, StoredWork
+from refs.storage import ExportRow, Library
+from refs.work import Work
 
 T = TypeVar("T")
 
@@ -21,6 +22,7 @@ __all__ = [
     "check_documents",
     "export_library",
     "library_entries",
+    "prerender",
     "render",
     "render_library",
     "write_exports",
@@ -164,7 +166,7 @@ class _Rendering:
             if (stamp := _stamp(r)) is None or self.cached.get(r.work_id, ("",))[0] != stamp
         ]
 
-    def text(self, works: dict[int, StoredWork]) -> tuple[str, list[tuple[int, str, str]]]:
+    def text(self, works: dict[int, Work]) -> tuple[str, list[tuple[int, str, str]]]:
         """The file's text, and the entries rendered now (work id, stamp, text). Pure."""
         from refs.export import bulk
 
@@ -176,7 +178,7 @@ class _Rendering:
                 if stamp is not None and cached is not None and cached[0] == stamp:
                     texts.append(cached[1])
                     continue
-                entry = ExportEntry(row.key, works[row.work_id].work, row.documents)
+                entry = ExportEntry(row.key, works[row.work_id], row.documents)
                 text = render_entry(entry, self.fmt, unicode=self.unicode, abstracts=self.abstracts)
                 texts.append(text)
                 if stamp is not None:
@@ -192,7 +194,7 @@ def _renderings(
     keys: Sequence[str] | None = None,
     unicode: bool = False,
     abstracts: bool = False,
-) -> tuple[list[_Rendering], dict[int, StoredWork]]:
+) -> tuple[list[_Rendering], dict[int, Work]]:
     """What each export needs, and the works whose entries must be rendered (loaded once
     for all formats; a library whose works did not change loads none)."""
     rows = library.export_rows(document=document, keys=keys)
@@ -204,8 +206,20 @@ def _renderings(
             _Rendering(fmt, variant, rows, library.renders(variant, ids), unicode, abstracts)
         )
     stale = sorted({i for r in renderings for i in r.stale()})
-    works = {w.id: w for w in library.works(ids=stale)} if stale else {}
+    works = {w.id: w.work for w in library.works(ids=stale)} if stale else {}
     return renderings, works
+
+
+def prerender(library: Library, works: dict[int, Work]) -> None:
+    """Render and keep the library exports' entries of works just written (in memory),
+    so the exports at the end of a run assemble them instead of loading every work."""
+    if not works:
+        return
+    rows = library.export_rows(ids=list(works))
+    for fmt in LIBRARY_EXPORTS.values():
+        rendering = _Rendering(fmt, _variant(fmt, False, False), rows, {})
+        _text, fresh = rendering.text(works)
+        library.store_renders(rendering.variant, fresh)
 
 
 def render_library(

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
+import math
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -12,12 +15,12 @@ from refs.app.inputs import DocumentResult, extract_documents, split_inputs
 from refs.choices import ExportFormat
 from refs.config import Settings
 from refs.dedup import Cluster
-from refs.identifiers import SCHEMES, Identifier
+from refs.identifiers import SCHEMES, Identifier, Scheme
 from refs.models import Mention, Record
 from refs.planner import WorkCluster
 from refs.progress import NullReporter, Reporter
 from refs.resolve.engine import Resolution, ResolveReport
-from refs.storage import Holdings, Library, RecordCache, Snapshot, WorkUpdate
+from refs.storage import Holdings, Library, RecordCache, Snapshot, WorkUpdate, WorkWrite
 from refs.work import Work
 
 __all__ = [
@@ -111,6 +114,13 @@ class Normaliser:
             pending.result()  # its batch is being normalised: wait for it (errors surface)
         return self._one(record)
 
+    def forget(self, records: Iterable[Record]) -> None:
+        """Drop what was kept for these records (their chunk is stored)."""
+        for record in records:
+            slot = (record.service, record.key, record.fetched_at)
+            self._done.pop(slot, None)
+            self._pending.pop(slot, None)
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True)
@@ -202,16 +212,17 @@ def unchanged_clusters(
     would merge the same records into the same work. Its records need no parsing.
     Pure.
     """
-    from refs.normalise import payload_digest
     from refs.registry import REGISTRY
 
     digests = {} if digests is None else digests
 
-    def digest(record: Record) -> str:
+    def digest(record: Record) -> str | None:
         slot = (record.service, record.key, record.fetched_at)
         value = digests.get(slot)
         if value is None:
-            value = digests[slot] = payload_digest(record.payload or "")
+            value = record.payload_digest()
+            if value is not None:
+                digests[slot] = value
         return value
 
     out: dict[int, str] = {}
@@ -224,9 +235,9 @@ def unchanged_clusters(
             stored = held.sources.get((record.service, record.key))
             if (
                 stored is None
-                or record.payload is None
                 or stored.fetched_at != record.fetched_at
                 or (work_id is not None and stored.work_id != work_id)
+                or stored.digest is None
                 or stored.digest != digest(record)
             ):
                 work_id = None
@@ -287,6 +298,13 @@ class StoreSummary:
     duplicates_merged: int = 0
     warnings: list[str] = field(default_factory=list)
     written: list[str] = field(default_factory=list)
+    # The works this store wrote, by library id (their export entries are rendered next).
+    works: dict[int, Work] = field(default_factory=dict, repr=False)
+
+    def add(self, other: StoreSummary) -> None:
+        self.updates += other.updates
+        self.duplicates_merged += other.duplicates_merged
+        self.warnings += other.warnings
 
     def count(self, outcome: str) -> int:
         return sum(1 for u in self.updates if u.outcome == outcome)
@@ -349,10 +367,13 @@ def store_works(
         documents=writes,
         now=time.time() if now is None else now,
     )
-    if plan.ops:
-        library.apply(plan)
+    assigned = library.apply(plan) if plan.ops else {}
     updates = plan.updates + [WorkUpdate(key, "unchanged") for key in unchanged]
-    return StoreSummary(updates, built.duplicates_merged, list(built.warnings))
+    summary = StoreSummary(updates, built.duplicates_merged, list(built.warnings))
+    summary.works = {
+        assigned.get(op.id, op.id): op.work for op in plan.ops if isinstance(op, WorkWrite)
+    }
+    return summary
 
 
 @dataclass(slots=True)
@@ -394,37 +415,31 @@ def resolve_inputs(
     works in that format into :attr:`ResolveRun.export`.
     """
     from refs.app.exporting import render_library, write_library_exports
-    from refs.app.stores import stored
+    from refs.app.stores import open_cache, stored
 
     reporter = reporter or NullReporter()
     paths, given = split_inputs(inputs)  # usage errors before reading anything
     documents = list(extract_documents(paths, settings, reporter)) if paths else []
     identifiers = given + [m.identifier for d in documents for m in d.mentions]
     docs = [(d.source, d.mentions) for d in documents if d.error is None]
-    digests: dict[tuple[str, str, float], str] = {}
-    with Normaliser() as normaliser:
-        report = resolve_identifiers(
-            identifiers,
-            settings,
-            offline=offline,
-            max_age=max_age,
-            reporter=reporter,
-            on_records=normaliser.add,
-        )
-        # What the library already holds exactly is neither normalised nor written again.
-        # It is read without the lock; under the lock, a changed generation means another
-        # run wrote meanwhile, and the check is made again.
-        held, seen = _holdings(settings, report, [s for s, _ in docs])
-        plan = _plan(report, held, digests, normaliser)
-    run = ResolveRun(documents, given, report)
+    run = ResolveRun(documents, given, ResolveReport([], {}, {}, 0, 0.0))
+    unique = list(dict.fromkeys(identifiers))
     with stored(settings, wait=wait) as library:
-        if library.generation()[0] != (seen or 0):
-            held = _read_holdings(library, report, [s for s, _ in docs])
-            with normaliser:
-                plan = _plan(report, held, digests, normaliser)
-        built, unchanged = plan
-        mark_failed(report, built.failed)
-        run.stored = store_works(library, built, docs, unchanged=unchanged, held=held)
+        # Documents first: each chunk's works are linked to them as they are written.
+        held = library.holdings(documents=[s for s, _ in docs])
+        run.stored = store_works(library, BuiltWorks(), docs, held=held)
+    reports = _resolve_chunked(
+        unique, settings, offline=offline, max_age=max_age, reporter=reporter
+    )
+    digests: dict[tuple[str, str, float], str] = {}
+    resolutions: dict[Identifier, Resolution] = {}
+    payloads = open_cache(settings)  # this thread's connection, for lazy records
+    try:
+        _store_chunks(reports, settings, run, resolutions, digests, payloads, wait)
+    finally:
+        payloads.close()
+    run.report.resolutions = [resolutions[i] for i in unique if i in resolutions]
+    with stored(settings, wait=wait) as library:
         run.stored.written = write_library_exports(library, settings)
         if export is not None:
             run.export = render_library(
@@ -433,6 +448,137 @@ def resolve_inputs(
     for warning in run.stored.warnings:
         reporter.warning(warning)
     return run
+
+
+def _store_chunks(
+    reports: Iterable[tuple[ResolveReport, Normaliser]],
+    settings: Settings,
+    run: ResolveRun,
+    resolutions: dict[Identifier, Resolution],
+    digests: dict[tuple[str, str, float], str],
+    cache: RecordCache,
+    wait: float,
+) -> None:
+    """Store each chunk as it is resolved, under the lock, and render its entries."""
+    from refs.app.exporting import prerender
+    from refs.app.stores import stored
+
+    for report, normaliser in reports:
+        # What the library already holds exactly is neither normalised nor written
+        # again. It is read without the lock; under the lock, a changed generation
+        # means another run wrote meanwhile, and the check is made again.
+        held, seen = _holdings(settings, report, [])
+        plan = _plan(report, held, digests, normaliser, cache)
+        with stored(settings, wait=wait) as library:
+            if library.generation()[0] != (seen or 0):
+                held = _read_holdings(library, report, [])
+                plan = _plan(report, held, digests, normaliser, cache)
+            built, unchanged = plan
+            mark_failed(report, built.failed)
+            chunk = store_works(library, built, (), unchanged=unchanged, held=held)
+            prerender(library, chunk.works)
+        run.stored.add(chunk)
+        normaliser.forget(r for res in report.resolutions for r in res.records)
+        for res in report.resolutions:
+            res.records = [dataclasses.replace(r, payload=None) for r in res.records]
+            resolutions[res.identifier] = res
+        run.report.requests, run.report.retries = report.requests, report.retries
+        run.report.from_cache += report.from_cache
+        run.report.elapsed += report.elapsed
+
+
+# Identifiers resolved (and stored) per chunk: memory is bounded by a chunk, and each
+# chunk is stored while the next one's requests wait for their rate-limit slots. Chunks
+# hold whole batches of each scheme (the services' batch sizes), so chunking adds no
+# request.
+CHUNK = 5_000
+_BATCH = {Scheme.DOI: 100, Scheme.PMID: 200, Scheme.PMCID: 200}
+
+
+def balanced_chunks(
+    identifiers: Sequence[Identifier], target: int = CHUNK
+) -> list[list[Identifier]]:
+    """Identifiers in chunks of about ``target``, each holding an equal share of every
+    scheme in whole batches (so every chunk's requests take about as long), in the
+    order given within each scheme. Pure."""
+    by_scheme: dict[Scheme, list[Identifier]] = {}
+    for ident in identifiers:
+        by_scheme.setdefault(ident.scheme, []).append(ident)
+    count = max(1, math.ceil(len(identifiers) / target))
+    chunks: list[list[Identifier]] = [[] for _ in range(count)]
+    for scheme, idents in by_scheme.items():
+        batch = _BATCH.get(scheme, 100)
+        share = math.ceil(math.ceil(len(idents) / batch) / count) * batch
+        for k in range(count):
+            chunks[k] += idents[k * share : (k + 1) * share]
+    return [c for c in chunks if c]
+
+
+def _resolve_chunked(
+    identifiers: Sequence[Identifier],
+    settings: Settings,
+    *,
+    offline: bool,
+    max_age: float | None,
+    reporter: Reporter,
+) -> Iterator[tuple[ResolveReport, Normaliser]]:
+    """Each chunk's report (and the normaliser holding its works) as soon as the chunk is
+    resolved: a thread runs the requests (and, through the normaliser, normalises the
+    answers) while the caller stores the chunk before."""
+    import queue
+    import threading
+
+    from refs.app.stores import open_cache
+    from refs.resolve.engine import Resolver
+
+    if not identifiers:
+        yield ResolveReport([], {}, {}, 0, 0.0), Normaliser()
+        return
+    ready: queue.Queue[tuple[ResolveReport, Normaliser] | BaseException | None] = queue.Queue(1)
+    normaliser = Normaliser()
+    stop = threading.Event()
+
+    def produce() -> None:
+        cache = open_cache(settings)
+        try:
+            resolver = Resolver(
+                settings,
+                cache,
+                offline=offline,
+                max_age=max_age,
+                reporter=reporter,
+                lazy_payloads=True,
+            )
+            resolver.on_records = normaliser.add
+
+            async def deliver(report: ResolveReport) -> None:
+                while not stop.is_set():
+                    with contextlib.suppress(queue.Full):
+                        await asyncio.to_thread(ready.put, (report, normaliser), True, 0.5)
+                        return
+
+            asyncio.run(resolver.resolve_chunks(balanced_chunks(identifiers), deliver))
+            ready.put(None)
+        except BaseException as exc:  # handed to the caller, which raises it
+            ready.put(exc)
+        finally:
+            cache.close()
+
+    worker = threading.Thread(target=produce, name="refs-resolve", daemon=True)
+    worker.start()
+    finished = False
+    try:
+        while (item := ready.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+        finished = True
+    finally:
+        stop.set()
+        # After a failure (or Ctrl-C) the requests in flight are not waited for: the
+        # thread is a daemon, and nothing it would still fetch is stored.
+        worker.join(None if finished else 1.0)
+        normaliser.close()
 
 
 def unchanged_resolutions(
@@ -473,16 +619,34 @@ def _plan(
     held: Holdings,
     digests: dict[tuple[str, str, float], str],
     normaliser: Normaliser,
+    cache: RecordCache | None = None,
 ) -> tuple[BuiltWorks, list[str]]:
-    """The works to store (normalised) and the keys of those found unchanged."""
+    """The works to store (normalised) and the keys of those found unchanged. Records
+    read without their payloads (``Record.lazy``) are loaded from ``cache`` for the
+    clusters that are normalised, and only for those."""
     keys = unchanged_resolutions(report, held, digests)
     if keys is not None:
         resolved = report.count("resolved")
         return BuiltWorks(duplicates_merged=max(0, resolved - len(keys))), keys
     clustered = cluster_resolutions(report)
     unchanged = unchanged_clusters(clustered, held, digests)
+    load_payloads([c for i, c in enumerate(clustered.clusters) if i not in unchanged], cache)
     built = build_works(clustered, skip=unchanged, normaliser=normaliser)
     return built, list(dict.fromkeys(unchanged.values()))
+
+
+def load_payloads(clusters: Sequence[Cluster], cache: RecordCache | None) -> None:
+    """Replace the clusters' lazy records by whole ones from the cache (in a few
+    queries); a record the cache no longer has (deleted meanwhile) stays lazy, and
+    normalising it says so."""
+    lazy = {(r.service, r.key) for c in clusters for r in c.records if r.lazy}
+    if not lazy or cache is None:
+        return
+    whole = cache.get_many(lazy)
+    for cluster in clusters:
+        cluster.records = [
+            whole.get((r.service, r.key), r) if r.lazy else r for r in cluster.records
+        ]
 
 
 def _read_holdings(library: Library, report: ResolveReport, documents: list[str]) -> Holdings:

@@ -7,13 +7,13 @@ have none and describe no work.
 
 from __future__ import annotations
 
-import hashlib
-
-from refs.models import Record
+from refs.models import Record, payload_digest
 from refs.registry import REGISTRY
 from refs.work import Work
 
 __all__ = ["normalise_record", "normalise_record_checked", "payload_digest"]
+
+_ = payload_digest  # re-exported: refs.normalise.payload_digest is where callers find it
 
 
 def normalise_record(record: Record) -> Work | None:
@@ -35,6 +35,11 @@ def normalise_record_checked(record: Record) -> tuple[Work | None, list[str]]:
 
 def _normalise(record: Record) -> Work | None:
     spec = REGISTRY.get(record.service)
+    if record.lazy:
+        msg = (
+            f"{record.service}:{record.key}: read without its payload; load it from the cache first"
+        )
+        raise RuntimeError(msg)
     if spec is None or spec.normaliser is None or record.status != "ok" or record.payload is None:
         return None
     try:
@@ -44,12 +49,7 @@ def _normalise(record: Record) -> Work | None:
         raise ValueError(msg) from exc
     if work is None:
         return None
-    digest = payload_digest(record.payload)
+    digest = record.payload_digest()
     for p in work.provenance:
         p.digest = digest
     return work
-
-
-def payload_digest(payload: str) -> str:
-    """A fingerprint of a raw record: a refresh that gets the same bytes back has no news."""
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()

@@ -25,7 +25,7 @@ import contextlib
 import dataclasses
 import time
 from collections import Counter, deque
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -209,8 +209,12 @@ class Resolver:
         client: httpx.AsyncClient | None = None,
         pools: Mapping[str, Pool] | None = None,
         stale_if_error: bool = True,
+        lazy_payloads: bool = False,
     ) -> None:
         self.settings = settings
+        # Cached records are read without their payloads (the caller loads those it
+        # normalises): a run whose records did not change never reads them.
+        self.lazy_payloads = lazy_payloads
         self.cache = cache
         self.offline = offline
         self.max_age = max_age
@@ -285,12 +289,12 @@ class Resolver:
             for spec in chain(ident.scheme, ident.value)
             if spec.name in self.services
         }
-        self._prefetched = self.cache.get_many(slots)
+        self._prefetched = self.cache.get_many(slots, payloads=not self.lazy_payloads)
         self._prefetched_slots = slots
         pmcids: set[tuple[Scheme, str]] = {
             (i.scheme, i.value) for i in identifiers if i.scheme is Scheme.PMCID
         }
-        self._prefetched_names = self.cache.naming_many(pmcids)
+        self._prefetched_names = self.cache.naming_many(pmcids, payloads=not self.lazy_payloads)
         self._prefetched_named = pmcids
 
     def _cached(self, service: str, key: str) -> Record | None:
@@ -425,7 +429,9 @@ class Resolver:
         result = await self.lookup(crosswalks[0], ident.value)
         if result.record is None:
             return Resolution(ident, "failed", {ident.scheme: ident.value}, reason=result.error)
-        if result.record.status != "ok" or result.record.payload is None:
+        if result.record.status != "ok" or (
+            result.record.payload is None and not result.record.lazy
+        ):
             return Resolution(
                 ident, "not_found", {ident.scheme: ident.value}, reason=result.record.reason
             )
@@ -495,11 +501,34 @@ class Resolver:
         async with self.session():
             return await self._resolve(identifiers)
 
-    async def _resolve(self, identifiers: Sequence[Identifier]) -> ResolveReport:
+    async def resolve_chunks(
+        self,
+        chunks: Iterable[Sequence[Identifier]],
+        deliver: Callable[[ResolveReport], Awaitable[None]],
+    ) -> None:
+        """Resolve chunk after chunk in one session (one client, the same pools and rate
+        limits), handing each chunk's report to ``deliver`` as soon as it is complete and
+        forgetting its records: a run's memory is bounded by a chunk, not the run."""
+        chunks = [list(dict.fromkeys(c)) for c in chunks]
+        self.reporter.start(STAGE, sum(len(c) for c in chunks))
+        try:
+            async with self.session():
+                for chunk in chunks:
+                    report = await self._resolve(chunk, track=False)
+                    self._lookups.clear()
+                    self._names.clear()
+                    await deliver(report)
+        finally:
+            self.reporter.finish(STAGE)
+
+    async def _resolve(
+        self, identifiers: Sequence[Identifier], *, track: bool = True
+    ) -> ResolveReport:
         started = time.monotonic()
         unique = list(dict.fromkeys(identifiers))
         self._prefetch(unique)
-        self.reporter.start(STAGE, len(unique))
+        if track:
+            self.reporter.start(STAGE, len(unique))
         pmids_done = asyncio.Event()
 
         async def tracked(
@@ -527,7 +556,8 @@ class Resolver:
             results = await asyncio.gather(*(tracked(tasks[i]) for i in unique))
             await marker
         finally:
-            self.reporter.finish(STAGE)
+            if track:
+                self.reporter.finish(STAGE)
         resolutions = [r if r.status == "resolved" else self._rescue(r) for r in results]
         return ResolveReport(
             resolutions=resolutions,

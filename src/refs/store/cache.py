@@ -14,7 +14,7 @@ from pathlib import Path
 
 from refs import jsonio
 from refs.identifiers import SCHEMES, Scheme
-from refs.models import Record
+from refs.models import Record, payload_digest
 from refs.store.db import Migration, by_pairs, connect, transaction
 
 __all__ = ["Cache"]
@@ -58,7 +58,9 @@ def _v2(conn: sqlite3.Connection) -> None:
 def _v3(conn: sqlite3.Connection) -> None:
     """Records in an ordinary (rowid) table: payloads of several KB are what a
     WITHOUT ROWID table is documented to be bad at (each insert moved them through the
-    primary-key B-tree; writing 100,000 records took minutes)."""
+    primary-key B-tree; writing 100,000 records took minutes). The payload is the last
+    column: reading a column stored after it walks the payload's overflow pages. Each
+    record's digest beside it: a warm run checks records without reading payloads."""
     conn.execute(
         """CREATE TABLE records_new (
             service TEXT NOT NULL,
@@ -70,12 +72,23 @@ def _v3(conn: sqlite3.Connection) -> None:
             validators TEXT,
             reason TEXT,
             names TEXT,
-            payload TEXT,
             base TEXT,
+            digest TEXT,
+            payload TEXT,
             PRIMARY KEY (service, key)
         )"""
     )
-    conn.execute(f"INSERT INTO records_new ({_COLUMNS}) SELECT {_COLUMNS} FROM records")
+    old = "service, key, status, fetched_at, http_status, content_type, validators, reason, names, base, payload"
+    conn.execute(f"INSERT INTO records_new ({old}) SELECT {old} FROM records")
+    conn.executemany(
+        "UPDATE records_new SET digest = ? WHERE rowid = ?",
+        [
+            (payload_digest(payload), rowid)
+            for rowid, payload in conn.execute(
+                "SELECT rowid, payload FROM records_new WHERE payload IS NOT NULL"
+            ).fetchall()
+        ],
+    )
     conn.execute("DROP TABLE records")
     conn.execute("ALTER TABLE records_new RENAME TO records")
 
@@ -86,10 +99,12 @@ MIGRATIONS: list[Migration] = [
     ("0003_records_by_rowid", _v3),
 ]
 
-_COLUMNS = "service, key, status, fetched_at, http_status, content_type, validators, reason, names, payload, base"
+_COLUMNS = "service, key, status, fetched_at, http_status, content_type, validators, reason, names, base, digest, payload"
+# The same without the payload (read as NULL): records known by digest, loaded lazily.
+_LIGHT = _COLUMNS.replace(", payload", ", NULL")
 
 
-def _record(row: Sequence[object]) -> Record:
+def _record(row: Sequence[object], *, lazy: bool = False) -> Record:
     (
         service,
         key,
@@ -100,8 +115,9 @@ def _record(row: Sequence[object]) -> Record:
         validators,
         reason,
         names,
-        payload,
         base,
+        digest,
+        payload,
     ) = row
     return Record(
         service=str(service),
@@ -117,6 +133,9 @@ def _record(row: Sequence[object]) -> Record:
         if isinstance(names, str) and names
         else {},
         base=base if isinstance(base, str) else None,
+        digest=digest if isinstance(digest, str) else None,
+        # Left out on purpose (and known by its digest), not absent.
+        lazy=lazy and status == "ok" and isinstance(digest, str),
     )
 
 
@@ -147,22 +166,37 @@ class Cache:
         ).fetchall()
         return [_record(row) for row in rows]
 
-    def get_many(self, slots: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Record]:
+    def get_many(
+        self, slots: Iterable[tuple[str, str]], *, payloads: bool = True
+    ) -> dict[tuple[str, str], Record]:
         """Records for many (service, key): per service, ``key IN (…)`` over the primary
-        key (a row-value list would scan the table)."""
+        key (a row-value list would scan the table). Without ``payloads``, records are
+        read without them (``Record.lazy``; their digest tells whether they changed)."""
+        wanted = set(slots)
+        columns = _COLUMNS if payloads else _LIGHT
         out: dict[tuple[str, str], Record] = {}
+        (total,) = self.conn.execute("SELECT COUNT(*) FROM records").fetchone()
+        if len(wanted) * 4 >= total:
+            # Most of the cache is wanted: one sequential pass beats a B-tree search per
+            # key (a warm run reads nearly every record it holds).
+            for row in self.conn.execute(f"SELECT {columns} FROM records"):
+                if (row[0], row[1]) in wanted:
+                    out[(row[0], row[1])] = _record(row, lazy=not payloads)
+            return out
         for row in by_pairs(
-            self.conn, f"SELECT {_COLUMNS} FROM records", ("service", "key"), slots
+            self.conn, f"SELECT {columns} FROM records", ("service", "key"), wanted
         ):
-            record = _record(row)
-            out[(record.service, record.key)] = record
+            out[(row[0], row[1])] = _record(row, lazy=not payloads)
         return out
 
     def naming_many(
-        self, identifiers: Iterable[tuple[Scheme, str]]
+        self, identifiers: Iterable[tuple[Scheme, str]], *, payloads: bool = True
     ) -> dict[tuple[Scheme, str], list[Record]]:
         """Cached records (ok) naming each identifier, newest first."""
-        columns = ", ".join("r." + c.strip() for c in _COLUMNS.split(","))
+        columns = ", ".join(
+            c.strip() if c.strip() == "NULL" else "r." + c.strip()
+            for c in (_COLUMNS if payloads else _LIGHT).split(",")
+        )
         out: dict[tuple[Scheme, str], list[Record]] = {}
         for row in by_pairs(
             self.conn,
@@ -172,7 +206,9 @@ class Cache:
             ((s.value, v) for s, v in identifiers),
             then="AND r.status = 'ok' ORDER BY r.fetched_at DESC",
         ):
-            out.setdefault((Scheme(row[0]), str(row[1])), []).append(_record(row[2:]))
+            out.setdefault((Scheme(row[0]), str(row[1])), []).append(
+                _record(row[2:], lazy=not payloads)
+            )
         return out
 
     def put(self, records: Iterable[Record]) -> None:
@@ -191,14 +227,15 @@ class Cache:
                 jsonio.dumps(r.validators) if r.validators else None,
                 r.reason,
                 jsonio.dumps({s.value: v for s, v in r.names.items()}) if r.names else None,
-                r.payload,
                 r.base,
+                r.payload_digest(),
+                r.payload,
             )
             for r in records
         ]
         with transaction(self.conn):
             self.conn.executemany(
-                f"INSERT OR REPLACE INTO records ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT OR REPLACE INTO records ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
             self.conn.executemany(

@@ -83,9 +83,13 @@ class SQLiteLibrary:
         return works.read_works(self._conn, document=document, keys=keys, ids=ids)
 
     def export_rows(
-        self, *, document: str | None = None, keys: Iterable[str] | None = None
+        self,
+        *,
+        document: str | None = None,
+        keys: Iterable[str] | None = None,
+        ids: Iterable[int] | None = None,
     ) -> list[ExportRow]:
-        return works.export_rows(self._conn, document=document, keys=keys)
+        return works.export_rows(self._conn, document=document, keys=keys, ids=ids)
 
     def renders(self, variant: str, work_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
         return works.renders(self._conn, variant, work_ids)

@@ -66,12 +66,15 @@ def _sha1(data: str) -> str:
     return hashlib.sha1(data.encode("utf-8")).hexdigest()
 
 
-def cited_by(conn: sqlite3.Connection) -> dict[int, list[str]]:
+def cited_by(conn: sqlite3.Connection, ids: Sequence[int] | None = None) -> dict[int, list[str]]:
+    """The documents citing each work (of these ids, or all), in order of source."""
+    query = "SELECT c.work_id, d.source FROM citations c JOIN documents d ON d.id = c.document_id"
+    parts: Iterable[Sequence[int]] = [()] if ids is None else _chunks(list(ids))
     cited: dict[int, list[str]] = {}
-    for wid, source in conn.execute(
-        "SELECT c.work_id, d.source FROM citations c JOIN documents d ON d.id = c.document_id ORDER BY d.source"
-    ):
-        cited.setdefault(int(wid), []).append(str(source))
+    for part in parts:
+        where = f" WHERE c.work_id IN ({', '.join('?' for _ in part)})" if ids is not None else ""
+        for wid, source in conn.execute(query + where + " ORDER BY d.source", list(part)):
+            cited.setdefault(int(wid), []).append(str(source))
     return cited
 
 
@@ -112,9 +115,31 @@ def read_works(
 
 
 def export_rows(
-    conn: sqlite3.Connection, *, document: str | None, keys: Iterable[str] | None
+    conn: sqlite3.Connection,
+    *,
+    document: str | None,
+    keys: Iterable[str] | None,
+    ids: Iterable[int] | None = None,
 ) -> list[ExportRow]:
     """What an export lists, in key order, without loading any work."""
+    if ids is not None:
+        wanted_ids = sorted(set(ids))
+        cited = cited_by(conn, wanted_ids)
+        out = []
+        for part in _chunks(wanted_ids):
+            marks = ", ".join("?" for _ in part)
+            out += [
+                ExportRow(
+                    int(wid),
+                    str(key),
+                    digest if isinstance(digest, str) else None,
+                    cited.get(int(wid), []),
+                )
+                for wid, key, digest in conn.execute(
+                    f"SELECT id, key, digest FROM works WHERE id IN ({marks})", part
+                )
+            ]
+        return sorted(out, key=lambda r: r.key)
     query = "SELECT w.id, w.key, w.digest FROM works w"
     args: list[Any] = []
     if document is not None:
