@@ -4,8 +4,8 @@ builds the same works as one pass."""
 from __future__ import annotations
 
 import copy
-import shutil
 import json
+import shutil
 from pathlib import Path
 
 import pytest
