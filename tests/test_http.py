@@ -337,3 +337,33 @@ def test_a_dripping_service_hits_the_request_deadline(web: object) -> None:
     started = time.monotonic()
     asyncio.run(go())
     assert time.monotonic() - started < 8  # 3 attempts (stamina testing) of at most 1 s each
+
+
+def test_local_services_may_be_asked_without_the_published_limits() -> None:
+    """REFS_UNLIMITED_LOCAL lifts a pool's limits only when every service of the pool
+    is on a loopback address (a local mirror, the replay server), never otherwise."""
+    from refs.config import load_settings
+    from refs.resolve.http import LOCAL_RATE, pools_for
+    from refs.registry import POOLS
+
+    local = {
+        "crossref_url": "http://127.0.0.1:9/crossref",
+        "datacite_url": "http://localhost:9/datacite",
+        "doi_url": "http://[::1]:9/doi",
+        "eutils_url": "http://127.0.0.1:9/eutils",
+        "idconv_url": "http://127.0.0.1:9/idconv/",
+    }
+    on = load_settings({**local, "unlimited_local": True}, environ={})
+    assert all(p.rate == LOCAL_RATE for p in pools_for(on).values())
+    # Without the setting, or with one service elsewhere, the published limits stand.
+    off = load_settings(local, environ={})
+    assert pools_for(off) == dict(POOLS)
+    mixed = load_settings(
+        {**local, "crossref_url": "https://api.crossref.org", "unlimited_local": True},
+        environ={"REFS_UNLIMITED_LOCAL": "1"},
+    )
+    pools = pools_for(mixed)
+    assert pools["crossref-list"] == POOLS["crossref-list"]
+    assert pools["ncbi"].rate == LOCAL_RATE
+    env = load_settings(local, environ={"REFS_UNLIMITED_LOCAL": "yes"})
+    assert env.unlimited_local

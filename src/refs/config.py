@@ -55,6 +55,9 @@ class Settings:
     max_bytes: int = 200_000_000
     # Redirects (and, later, links found in documents) to loopback/private addresses.
     allow_private_urls: bool = False
+    # Services whose base URLs are all loopback addresses (a local mirror of a service,
+    # the replay server) are asked without the published rate limits.
+    unlimited_local: bool = False
     # A service's answer, decoded: larger ones fail (a 300 MB answer is no record).
     max_answer_bytes: int = 64_000_000
     # Not-found answers are asked again after this many seconds.
@@ -139,7 +142,7 @@ def _setting(name: str, value: object) -> object:
             msg = f"{value!r} is not a path"
             raise ValueError(msg)
         return Path(value)
-    if name == "allow_private_urls":
+    if name in ("allow_private_urls", "unlimited_local"):
         if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
             return value.strip().lower() in _TRUE
         if not isinstance(value, bool):
@@ -206,6 +209,7 @@ ENV_VARS: dict[str, str] = {
     "REFS_FETCH_MAX_BYTES": "fetch_max_bytes",
     "REFS_MAX_BYTES": "max_bytes",
     "REFS_ALLOW_PRIVATE_URLS": "allow_private_urls",
+    "REFS_UNLIMITED_LOCAL": "unlimited_local",
     "REFS_MAX_ANSWER_BYTES": "max_answer_bytes",
     "REFS_NEGATIVE_TTL": "negative_ttl",
 }

@@ -34,7 +34,7 @@ from aiolimiter import AsyncLimiter
 from refs.bodies import ACCEPT_ENCODING, TooLarge, decode_body
 from refs.config import Settings
 from refs.errors import ServiceError
-from refs.registry import POOLS, Pool
+from refs.registry import POOLS, REGISTRY, Pool
 
 __all__ = ["Http", "garbled", "make_client", "pools_for", "validators_of"]
 
@@ -52,15 +52,43 @@ def make_client(settings: Settings) -> httpx.AsyncClient:
     )
 
 
+# A pool whose every service is on a loopback address, with ``unlimited_local``.
+LOCAL_RATE, LOCAL_CONCURRENCY = 10_000.0, 8
+
+
 def pools_for(settings: Settings) -> dict[str, Pool]:
-    """The registered pools at the rates that apply to these settings (keys raise some)."""
+    """The registered pools at the rates that apply to these settings (keys raise some;
+    ``unlimited_local`` lifts the limits of pools served from loopback addresses only)."""
     out = {}
     for name, pool in POOLS.items():
         keyed = pool.key_setting is not None and getattr(settings, pool.key_setting, None)
         if keyed and pool.keyed_rate is not None:
             pool = Pool(pool.name, pool.keyed_rate, pool.concurrency, floor=pool.floor)
+        if settings.unlimited_local and _all_loopback(settings, name):
+            pool = Pool(pool.name, LOCAL_RATE, LOCAL_CONCURRENCY, floor=LOCAL_RATE)
         out[name] = pool
     return out
+
+
+def _all_loopback(settings: Settings, pool: str) -> bool:
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    hosts = [
+        urlsplit(settings.url(spec.url.name)).hostname or ""
+        for spec in REGISTRY.values()
+        if spec.pool == pool or pool in spec.pools
+    ]
+
+    def loopback(host: str) -> bool:
+        if host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False  # a name other than localhost: not resolved, not trusted
+
+    return bool(hosts) and all(loopback(h) for h in hosts)
 
 
 class _PoolState:

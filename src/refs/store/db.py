@@ -20,7 +20,7 @@ from refs.errors import StoreError
 __all__ = ["CHUNK", "Migration", "by_pairs", "connect", "run_script", "transaction"]
 
 Migration = tuple[str, Callable[[sqlite3.Connection], None]]
-MMAP_BYTES = 256 << 20
+MMAP_BYTES = 64 << 20
 # Values per IN (…) list: well under SQLite's default limit of 32,766 host parameters.
 CHUNK = 500
 
@@ -73,7 +73,7 @@ def connect(
         # Reads through a memory map (no read() call per page: a warm run reads
         # thousands of records by key) and a larger page cache for bulk writes.
         conn.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
-        conn.execute("PRAGMA cache_size=-65536")
+        conn.execute("PRAGMA cache_size=-32768")
         _migrate(conn, migrations, path)
     except StoreError:
         conn.close()
