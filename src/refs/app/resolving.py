@@ -477,6 +477,12 @@ def _store_chunks(
             mark_failed(report, built.failed)
             chunk = store_works(library, built, (), unchanged=unchanged, held=held)
             prerender(library, chunk.works)
+        # The run reports what happened to each work, not the works themselves: keeping
+        # them would hold every chunk's works in memory.
+        chunk.updates = [
+            WorkUpdate(u.key, u.outcome, u.changes, u.merged_keys) for u in chunk.updates
+        ]
+        chunk.works = {}
         run.stored.add(chunk)
         normaliser.forget(r for res in report.resolutions for r in res.records)
         for res in report.resolutions:
@@ -537,6 +543,8 @@ def _resolve_chunked(
     ready: queue.Queue[tuple[ResolveReport, Normaliser] | BaseException | None] = queue.Queue(1)
     normaliser = Normaliser()
     stop = threading.Event()
+    # Two chunks in memory at most: one being stored, the next being resolved.
+    slots = threading.Semaphore(2)
 
     def produce() -> None:
         cache = open_cache(settings)
@@ -557,7 +565,12 @@ def _resolve_chunked(
                         await asyncio.to_thread(ready.put, (report, normaliser), True, 0.5)
                         return
 
-            asyncio.run(resolver.resolve_chunks(balanced_chunks(identifiers), deliver))
+            async def before() -> None:
+                while not stop.is_set():
+                    if await asyncio.to_thread(slots.acquire, True, 0.5):
+                        return
+
+            asyncio.run(resolver.resolve_chunks(balanced_chunks(identifiers), deliver, before))
             ready.put(None)
         except BaseException as exc:  # handed to the caller, which raises it
             ready.put(exc)
@@ -572,6 +585,7 @@ def _resolve_chunked(
             if isinstance(item, BaseException):
                 raise item
             yield item
+            slots.release()  # the caller has stored that chunk
         finished = True
     finally:
         stop.set()

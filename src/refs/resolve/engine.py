@@ -505,15 +505,19 @@ class Resolver:
         self,
         chunks: Iterable[Sequence[Identifier]],
         deliver: Callable[[ResolveReport], Awaitable[None]],
+        before: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         """Resolve chunk after chunk in one session (one client, the same pools and rate
         limits), handing each chunk's report to ``deliver`` as soon as it is complete and
-        forgetting its records: a run's memory is bounded by a chunk, not the run."""
+        forgetting its records: a run's memory is bounded by a chunk, not the run.
+        ``before`` is awaited before each chunk starts (the caller's back-pressure)."""
         chunks = [list(dict.fromkeys(c)) for c in chunks]
         self.reporter.start(STAGE, sum(len(c) for c in chunks))
         try:
             async with self.session():
                 for chunk in chunks:
+                    if before is not None:
+                        await before()
                     report = await self._resolve(chunk, track=False)
                     self._lookups.clear()
                     self._names.clear()

@@ -135,7 +135,8 @@ def _v5(conn: sqlite3.Connection) -> None:
 def _v6(conn: sqlite3.Connection) -> None:
     """Rendered export entries, kept per work and variant (format and options) with the
     stamp they were rendered for, so an export renders only the works that changed; a
-    digest of each work's stored data, which that stamp is made of."""
+    digest of each work's stored data, which that stamp is made of. (A rowid table: its
+    rows hold kilobytes of text, which WITHOUT ROWID tables are documented to be bad at.)"""
     import hashlib
 
     conn.execute("ALTER TABLE works ADD COLUMN digest TEXT")
@@ -153,7 +154,7 @@ def _v6(conn: sqlite3.Connection) -> None:
             stamp TEXT NOT NULL,
             text TEXT NOT NULL,
             PRIMARY KEY (work_id, variant)
-        ) WITHOUT ROWID"""
+        )"""
     )
 
 
