@@ -343,8 +343,8 @@ def test_local_services_may_be_asked_without_the_published_limits() -> None:
     """REFS_UNLIMITED_LOCAL lifts a pool's limits only when every service of the pool
     is on a loopback address (a local mirror, the replay server), never otherwise."""
     from refs.config import load_settings
-    from refs.resolve.http import LOCAL_RATE, pools_for
     from refs.registry import POOLS
+    from refs.resolve.http import LOCAL_RATE, pools_for
 
     local = {
         "crossref_url": "http://127.0.0.1:9/crossref",
