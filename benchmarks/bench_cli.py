@@ -342,6 +342,16 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--scale", type=int, default=100_000)
     args = parser.parse_args()
+    # As an installed refs has them (pip compiles bytecode; this machine's environment
+    # sets PYTHONDONTWRITEBYTECODE, so a source tree would be compiled on every start-up).
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import compileall, os, refs; compileall.compile_dir(os.path.dirname(refs.__file__), quiet=1)",
+        ],
+        check=True,
+    )
     r = run([REFS, "--help"])  # starts the launcher while this process is small
     print(f"# refs = {REFS}")
     line("refs --help (start-up)", r)

@@ -8,6 +8,7 @@ boundary. Heavy modules are imported inside the commands so ``refs --help`` is q
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from enum import StrEnum
 from typing import Annotated, NoReturn
 
@@ -200,10 +201,11 @@ def _output_format(fmt: ExportFormat | None, output: str | None) -> ExportFormat
     return ExportFormat.bibtex
 
 
-def _emit(text: str, output: str | None) -> None:
-    """Export text to stdout, or atomically to a file."""
+def _emit(text: str | Iterable[str], output: str | None) -> None:
+    """Export text (or its pieces) to stdout, or atomically to a file."""
     if output is None or output == "-":
-        sys.stdout.write(text)
+        for piece in [text] if isinstance(text, str) else text:
+            sys.stdout.write(piece)
         sys.stdout.flush()
         return
     from pathlib import Path
@@ -448,13 +450,13 @@ def export_command(
     field `sources`, CSL-JSON `custom.sources`) and its retraction or correction
     status (BibTeX `note`, CSL-JSON `custom.status`).
     """
-    from refs.app import export_library
+    from refs.app.exporting import export_pieces
     from refs.config import load_settings
 
     settings = load_settings()
     fmt = _output_format(output_format, output)
     _emit(
-        export_library(settings, fmt, document=document, unicode=unicode, abstracts=abstracts),
+        export_pieces(settings, fmt, document=document, unicode=unicode, abstracts=abstracts),
         output,
     )
 

@@ -10,9 +10,11 @@ stream, never replaced by a regular file.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import stat
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from refs.errors import ExportError
@@ -20,14 +22,17 @@ from refs.errors import ExportError
 __all__ = ["clean_orphans", "write_atomic"]
 
 
-def write_atomic(path: Path, text: str, *, only_if_changed: bool = True) -> bool:
-    """Write ``text`` to ``path``; return False when it already held exactly that.
+def write_atomic(path: Path, text: str | Iterable[str], *, only_if_changed: bool = True) -> bool:
+    """Write ``text`` (a string, or its pieces in order) to ``path``; return False when
+    it already held exactly that.
 
     Regular files (and what symbolic links point to) are replaced atomically; other
-    kinds of file are streamed into.
+    kinds of file are streamed into. Pieces are encoded and written one at a time (a
+    large export is never one string in memory), and compared with the file they would
+    replace by digest.
     """
     path = Path(path)
-    data = text.encode("utf-8")
+    pieces = [text] if isinstance(text, str) else text
     try:
         try:
             mode = os.stat(path).st_mode  # follows symbolic links
@@ -38,19 +43,25 @@ def write_atomic(path: Path, text: str, *, only_if_changed: bool = True) -> bool
             raise ExportError(msg)
         if mode is not None and not stat.S_ISREG(mode):
             with open(path, "wb") as stream:  # a FIFO, a device: write to it, never replace it
-                stream.write(data)
+                for piece in pieces:
+                    stream.write(piece.encode("utf-8"))
             return True
         target = Path(os.path.realpath(path)) if path.is_symlink() else path
-        if only_if_changed and mode is not None and target.read_bytes() == data:
-            return False
         target.parent.mkdir(parents=True, exist_ok=True)
         keep = mode & 0o777 if mode is not None else 0o666 & ~_umask()
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         try:
             os.fchmod(fd, keep)  # mkstemp creates 0600; give the file its usual mode
+            digest = hashlib.sha256()
             with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
+                for piece in pieces:
+                    data = piece.encode("utf-8")
+                    digest.update(data)
+                    handle.write(data)
                 handle.flush()
+                if only_if_changed and mode is not None and _digest_of(target) == digest.digest():
+                    os.unlink(tmp)
+                    return False
                 os.fsync(handle.fileno())
             os.replace(tmp, target)
         except BaseException:
@@ -61,6 +72,14 @@ def write_atomic(path: Path, text: str, *, only_if_changed: bool = True) -> bool
         msg = f"cannot write {str(path)!r}: {exc.strerror or exc}"
         raise ExportError(msg) from exc
     return True
+
+
+def _digest_of(path: Path) -> bytes:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.digest()
 
 
 def clean_orphans(directory: Path) -> list[Path]:

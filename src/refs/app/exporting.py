@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,7 +21,10 @@ __all__ = [
     "LIBRARY_EXPORTS",
     "check_documents",
     "export_library",
+    "export_pieces",
     "library_entries",
+    "library_pieces",
+    "pieces",
     "prerender",
     "render",
     "render_library",
@@ -85,10 +88,24 @@ def export_library(
     abstracts: bool = False,
 ) -> str:
     """``refs export``: the text of the library's (or one document's) export."""
+    return "".join(
+        export_pieces(settings, fmt, document=document, unicode=unicode, abstracts=abstracts)
+    )
+
+
+def export_pieces(
+    settings: Settings,
+    fmt: ExportFormat,
+    *,
+    document: str | None = None,
+    unicode: bool = False,
+    abstracts: bool = False,
+) -> Iterator[str]:
+    """:func:`export_library` piece by piece (``refs export`` streams them to the file)."""
     from refs.app.stores import opened_library
 
     with opened_library(settings, must_exist=True) as library:
-        return render_library(library, fmt, document=document, unicode=unicode, abstracts=abstracts)
+        return library_pieces(library, fmt, document=document, unicode=unicode, abstracts=abstracts)
 
 
 def exports_fingerprint(paths: Sequence[Path]) -> int:
@@ -141,11 +158,22 @@ def render_entry(entry: ExportEntry, fmt: ExportFormat, *, unicode: bool, abstra
 
 def assemble(texts: Sequence[str], fmt: ExportFormat) -> str:
     """A whole file from its entries' texts, as :func:`render` writes it."""
+    return "".join(pieces(texts, fmt))
+
+
+def pieces(texts: Sequence[str], fmt: ExportFormat) -> Iterator[str]:
+    """The file :func:`assemble` makes, piece by piece (for streaming it to disk)."""
     if fmt is ExportFormat.bibtex:
-        return "\n".join(texts)
+        for i, text in enumerate(texts):
+            yield "\n" + text if i else text
+        return
     if not texts:
-        return "[]\n"
-    return "[\n" + ",\n".join(texts) + "\n]\n"
+        yield "[]\n"
+        return
+    yield "[\n"
+    for i, text in enumerate(texts):
+        yield ",\n" + text if i else text
+    yield "\n]\n"
 
 
 @dataclass(slots=True)
@@ -168,6 +196,11 @@ class _Rendering:
 
     def text(self, works: dict[int, Work]) -> tuple[str, list[tuple[int, str, str]]]:
         """The file's text, and the entries rendered now (work id, stamp, text). Pure."""
+        texts, fresh = self.entries(works)
+        return assemble(texts, self.fmt), fresh
+
+    def entries(self, works: dict[int, Work]) -> tuple[list[str], list[tuple[int, str, str]]]:
+        """Every entry's text in order, and those rendered now (work id, stamp, text)."""
         from refs.export import bulk
 
         texts, fresh = [], []
@@ -183,7 +216,7 @@ class _Rendering:
                 texts.append(text)
                 if stamp is not None:
                     fresh.append((row.work_id, stamp, text))
-        return assemble(texts, self.fmt), fresh
+        return texts, fresh
 
 
 def _renderings(
@@ -235,12 +268,32 @@ def render_library(
     entries whose work, key or citing documents changed since they were last rendered."""
     if document is not None:
         check_documents(library, [document])
+    return "".join(
+        library_pieces(
+            library, fmt, document=document, keys=keys, unicode=unicode, abstracts=abstracts
+        )
+    )
+
+
+def library_pieces(
+    library: Library,
+    fmt: ExportFormat,
+    *,
+    document: str | None = None,
+    keys: Sequence[str] | None = None,
+    unicode: bool = False,
+    abstracts: bool = False,
+) -> Iterator[str]:
+    """:func:`render_library` piece by piece, to stream a large export to a file (the
+    entries are read, rendered and kept before the first piece is returned)."""
+    if document is not None:
+        check_documents(library, [document])
     (rendering,), works = _renderings(
         library, [fmt], document=document, keys=keys, unicode=unicode, abstracts=abstracts
     )
-    text, fresh = rendering.text(works)
+    texts, fresh = rendering.entries(works)
     library.store_renders(rendering.variant, fresh)
-    return text
+    return pieces(texts, fmt)
 
 
 def write_library_exports(library: Library, settings: Settings) -> list[str]:
@@ -259,6 +312,18 @@ def write_library_exports(library: Library, settings: Settings) -> list[str]:
     if generation == exported and exports_fingerprint(paths) == library.export_fingerprint():
         return []
     renderings, works = _renderings(library, list(LIBRARY_EXPORTS.values()))
+    if len(works) < PARALLEL_MIN_WORKS:
+        # Little to render: one file after the other, each one's entries freed before
+        # the next is assembled (a whole library's entries are hundreds of MB).
+        written = []
+        for path, rendering in zip(paths, renderings, strict=True):
+            texts, fresh = rendering.entries(works)
+            if write_atomic(path, pieces(texts, rendering.fmt)):
+                written.append(str(path))
+            rendering.cached, texts = {}, []
+            library.store_renders(rendering.variant, fresh)
+        library.mark_exported(generation, exports_fingerprint(paths))
+        return written
 
     def job(path: Path, rendering: _Rendering) -> Callable[[], tuple[bool, list[Any]]]:
         def write() -> tuple[bool, list[Any]]:

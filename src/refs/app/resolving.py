@@ -497,7 +497,7 @@ def _store_chunks(
 # chunk is stored while the next one's requests wait for their rate-limit slots. Chunks
 # hold whole batches of each scheme (the services' batch sizes), so chunking adds no
 # request.
-CHUNK = 5_000
+CHUNK = 2_500
 _BATCH = {Scheme.DOI: 100, Scheme.PMID: 200, Scheme.PMCID: 200}
 
 
