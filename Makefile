@@ -35,6 +35,7 @@ unit: setup
 
 ## Benchmarks: print the figures quoted in the issues' closing notes.
 bench: setup
+	$(BIN)/python benchmarks/bench_cli.py
 	$(BIN)/python benchmarks/bench_extract.py
 	$(BIN)/python benchmarks/bench_resolve.py
 	$(BIN)/python benchmarks/bench_refresh.py
