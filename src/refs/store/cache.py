@@ -56,11 +56,12 @@ def _v2(conn: sqlite3.Connection) -> None:
 
 
 def _v3(conn: sqlite3.Connection) -> None:
-    """Records in an ordinary (rowid) table: payloads of several KB are what a
-    WITHOUT ROWID table is documented to be bad at (each insert moved them through the
-    primary-key B-tree; writing 100,000 records took minutes). The payload is the last
-    column: reading a column stored after it walks the payload's overflow pages. Each
-    record's digest beside it: a warm run checks records without reading payloads."""
+    """Records in an ordinary (rowid) table and their payloads in a table of their own:
+    multi-KB payloads are what a WITHOUT ROWID table is documented to be bad at (each
+    insert moved them through the primary-key B-tree: writing 100,000 records took
+    minutes), and kept inline they made every scan and lookup of the small columns read
+    kilobytes per record. Each record's payload digest beside it: a warm run checks its
+    records without reading a payload."""
     conn.execute(
         """CREATE TABLE records_new (
             service TEXT NOT NULL,
@@ -74,20 +75,26 @@ def _v3(conn: sqlite3.Connection) -> None:
             names TEXT,
             base TEXT,
             digest TEXT,
-            payload TEXT,
             PRIMARY KEY (service, key)
         )"""
     )
-    old = "service, key, status, fetched_at, http_status, content_type, validators, reason, names, base, payload"
-    conn.execute(f"INSERT INTO records_new ({old}) SELECT {old} FROM records")
+    conn.execute(
+        """CREATE TABLE payloads (
+            service TEXT NOT NULL,
+            key TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            PRIMARY KEY (service, key)
+        )"""
+    )
+    small = "service, key, status, fetched_at, http_status, content_type, validators, reason, names, base"
+    conn.execute(f"INSERT INTO records_new ({small}) SELECT {small} FROM records")
+    rows = conn.execute(
+        "SELECT service, key, payload FROM records WHERE payload IS NOT NULL"
+    ).fetchall()
+    conn.executemany("INSERT INTO payloads (service, key, payload) VALUES (?, ?, ?)", rows)
     conn.executemany(
-        "UPDATE records_new SET digest = ? WHERE rowid = ?",
-        [
-            (payload_digest(payload), rowid)
-            for rowid, payload in conn.execute(
-                "SELECT rowid, payload FROM records_new WHERE payload IS NOT NULL"
-            ).fetchall()
-        ],
+        "UPDATE records_new SET digest = ? WHERE service = ? AND key = ?",
+        [(payload_digest(payload), service, key) for service, key, payload in rows],
     )
     conn.execute("DROP TABLE records")
     conn.execute("ALTER TABLE records_new RENAME TO records")
@@ -96,12 +103,16 @@ def _v3(conn: sqlite3.Connection) -> None:
 MIGRATIONS: list[Migration] = [
     ("0001_records_and_crosswalk", _v1),
     ("0002_record_base", _v2),
-    ("0003_records_by_rowid", _v3),
+    ("0003_records_and_payloads_apart", _v3),
 ]
 
-_COLUMNS = "service, key, status, fetched_at, http_status, content_type, validators, reason, names, base, digest, payload"
-# The same without the payload (read as NULL): records known by digest, loaded lazily.
-_LIGHT = _COLUMNS.replace(", payload", ", NULL")
+_SMALL = "service, key, status, fetched_at, http_status, content_type, validators, reason, names, base, digest"
+# A record with its payload (read from its own table), or without it (NULL: lazy).
+_WHOLE = (
+    ", ".join(f"r.{c.strip()}" for c in _SMALL.split(","))
+    + ", p.payload FROM records r LEFT JOIN payloads p ON p.service = r.service AND p.key = r.key"
+)
+_LIGHT = ", ".join(f"r.{c.strip()}" for c in _SMALL.split(",")) + ", NULL FROM records r"
 
 
 def _record(row: Sequence[object], *, lazy: bool = False) -> Record:
@@ -151,20 +162,13 @@ class Cache:
 
     def get(self, service: str, key: str) -> Record | None:
         row = self.conn.execute(
-            f"SELECT {_COLUMNS} FROM records WHERE service = ? AND key = ?", (service, key)
+            f"SELECT {_WHOLE} WHERE r.service = ? AND r.key = ?", (service, key)
         ).fetchone()
         return _record(row) if row else None
 
     def naming(self, scheme: Scheme, value: str) -> list[Record]:
         """Cached records (ok) that name this identifier, newest first."""
-        rows = self.conn.execute(
-            f"""SELECT {", ".join("r." + c.strip() for c in _COLUMNS.split(","))}
-                FROM crosswalk x JOIN records r ON r.service = x.service AND r.key = x.key
-                WHERE x.scheme = ? AND x.id = ? AND r.status = 'ok'
-                ORDER BY r.fetched_at DESC""",
-            (scheme.value, value),
-        ).fetchall()
-        return [_record(row) for row in rows]
+        return self.naming_many([(scheme, value)]).get((scheme, value), [])
 
     def get_many(
         self, slots: Iterable[tuple[str, str]], *, payloads: bool = True
@@ -173,19 +177,17 @@ class Cache:
         key (a row-value list would scan the table). Without ``payloads``, records are
         read without them (``Record.lazy``; their digest tells whether they changed)."""
         wanted = set(slots)
-        columns = _COLUMNS if payloads else _LIGHT
+        columns = _WHOLE if payloads else _LIGHT
         out: dict[tuple[str, str], Record] = {}
         (total,) = self.conn.execute("SELECT COUNT(*) FROM records").fetchone()
         if len(wanted) * 4 >= total:
             # Most of the cache is wanted: one sequential pass beats a B-tree search per
             # key (a warm run reads nearly every record it holds).
-            for row in self.conn.execute(f"SELECT {columns} FROM records"):
+            for row in self.conn.execute(f"SELECT {columns}"):
                 if (row[0], row[1]) in wanted:
                     out[(row[0], row[1])] = _record(row, lazy=not payloads)
             return out
-        for row in by_pairs(
-            self.conn, f"SELECT {columns} FROM records", ("service", "key"), wanted
-        ):
+        for row in by_pairs(self.conn, f"SELECT {columns}", ("r.service", "r.key"), wanted):
             out[(row[0], row[1])] = _record(row, lazy=not payloads)
         return out
 
@@ -193,15 +195,14 @@ class Cache:
         self, identifiers: Iterable[tuple[Scheme, str]], *, payloads: bool = True
     ) -> dict[tuple[Scheme, str], list[Record]]:
         """Cached records (ok) naming each identifier, newest first."""
-        columns = ", ".join(
-            c.strip() if c.strip() == "NULL" else "r." + c.strip()
-            for c in (_COLUMNS if payloads else _LIGHT).split(",")
+        columns = (_WHOLE if payloads else _LIGHT).replace(
+            " FROM records r",
+            " FROM crosswalk x JOIN records r ON r.service = x.service AND r.key = x.key",
         )
         out: dict[tuple[Scheme, str], list[Record]] = {}
         for row in by_pairs(
             self.conn,
-            f"""SELECT x.scheme, x.id, {columns}
-                FROM crosswalk x JOIN records r ON r.service = x.service AND r.key = x.key""",
+            f"SELECT x.scheme, x.id, {columns}",
             ("x.scheme", "x.id"),
             ((s.value, v) for s, v in identifiers),
             then="AND r.status = 'ok' ORDER BY r.fetched_at DESC",
@@ -229,14 +230,21 @@ class Cache:
                 jsonio.dumps({s.value: v for s, v in r.names.items()}) if r.names else None,
                 r.base,
                 r.payload_digest(),
-                r.payload,
             )
             for r in records
         ]
         with transaction(self.conn):
             self.conn.executemany(
-                f"INSERT OR REPLACE INTO records ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT OR REPLACE INTO records ({_SMALL}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
+            )
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO payloads (service, key, payload) VALUES (?, ?, ?)",
+                [(r.service, r.key, r.payload) for r in records if r.payload is not None],
+            )
+            self.conn.executemany(
+                "DELETE FROM payloads WHERE service = ? AND key = ?",
+                [(r.service, r.key) for r in records if r.payload is None],
             )
             self.conn.executemany(
                 "DELETE FROM crosswalk WHERE service = ? AND key = ?",
@@ -253,12 +261,14 @@ class Cache:
             )
 
     def all(self, service: str | None = None) -> list[Record]:
-        query = f"SELECT {_COLUMNS} FROM records"
+        query = f"SELECT {_WHOLE}"
         args: tuple[str, ...] = ()
         if service:
-            query += " WHERE service = ?"
+            query += " WHERE r.service = ?"
             args = (service,)
-        return [_record(row) for row in self.conn.execute(query + " ORDER BY service, key", args)]
+        return [
+            _record(row) for row in self.conn.execute(query + " ORDER BY r.service, r.key", args)
+        ]
 
     def count(self) -> dict[str, int]:
         return dict(
