@@ -149,9 +149,7 @@ def _v6(conn: sqlite3.Connection) -> None:
     )
     # What a run compares its records with, answered from the index alone: the rows
     # hold each record's normalised work (kilobytes), which a warm run never needs.
-    conn.execute(
-        "CREATE INDEX sources_held ON sources (service, key, work_id, digest, fetched_at)"
-    )
+    conn.execute("CREATE INDEX sources_held ON sources (service, key, work_id, digest, fetched_at)")
     conn.execute(
         """CREATE TABLE renders (
             work_id INTEGER NOT NULL REFERENCES works(id) ON DELETE CASCADE,
