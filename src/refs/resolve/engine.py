@@ -485,7 +485,8 @@ class Resolver:
     async def session(self) -> AsyncIterator[None]:
         """The HTTP client and pools for one run; the batchers stop when it ends."""
         owns_client = self._client is None
-        client = self._client or make_client(self.settings)
+        settings = self.settings
+        client = self._client or (lambda: make_client(settings))
         self.http = Http(client, self.settings, self._pools, warn=self.reporter.warning)
         try:
             yield
@@ -493,8 +494,8 @@ class Resolver:
             for batcher in self._batchers.values():
                 await batcher.close()
             self._batchers.clear()
-            if owns_client:
-                await client.aclose()
+            if owns_client and self.http.started:
+                await self.http.client.aclose()
 
     async def resolve(self, identifiers: Sequence[Identifier]) -> ResolveReport:
         """Resolve every identifier (duplicates once); results in the order given."""

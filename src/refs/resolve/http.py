@@ -151,19 +151,34 @@ class Http:
 
     def __init__(
         self,
-        client: httpx.AsyncClient,
+        client: httpx.AsyncClient | Callable[[], httpx.AsyncClient],
         settings: Settings,
         pools: Mapping[str, Pool] | None = None,
         *,
         warn: Callable[[str], None] | None = None,
     ) -> None:
-        self.client = client
+        # A factory is called on the first request: a run answered from the cache never
+        # builds a client (its TLS context alone costs ~0.1 s).
+        self._client = client if isinstance(client, httpx.AsyncClient) else None
+        self._factory = None if isinstance(client, httpx.AsyncClient) else client
         self.settings = settings
         chosen = pools if pools is not None else pools_for(settings)
         warn = warn or (lambda message: None)
         self._pools = {name: _PoolState(p, warn) for name, p in chosen.items()}
         self.requests: Counter[str] = Counter()  # per service, every attempt counted
         self.retries: Counter[str] = Counter()
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            assert self._factory is not None
+            self._client = self._factory()
+        return self._client
+
+    @property
+    def started(self) -> bool:
+        """Whether a client was built (and so must be closed)."""
+        return self._client is not None
 
     def _backoff(self, exc: Exception) -> bool | float:
         """stamina hook: retry transient failures, waiting as ``Retry-After`` asks."""
