@@ -126,12 +126,6 @@ class Normaliser:
             self._pool.shutdown(wait=True)
             self._pool = None
 
-    def __enter__(self) -> Normaliser:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
 
 def normalise_records(
     records: Iterable[Record], normaliser: Normaliser | None = None

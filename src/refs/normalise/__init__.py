@@ -13,8 +13,6 @@ from refs.work import Work
 
 __all__ = ["normalise_record", "normalise_record_checked", "payload_digest"]
 
-_ = payload_digest  # re-exported: refs.normalise.payload_digest is where callers find it
-
 
 def normalise_record(record: Record) -> Work | None:
     """The work a raw record describes, or ``None`` for records that describe none.

@@ -85,14 +85,8 @@ def read_works(
     keys: Iterable[str] | None,
     ids: Iterable[int] | None = None,
 ) -> list[StoredWork]:
-    query = f"SELECT {_WORK_COLUMNS} FROM works w"
-    args: list[Any] = []
-    if document is not None:
-        query += (
-            " JOIN citations c ON c.work_id = w.id JOIN documents d ON d.id = c.document_id"
-            " WHERE d.source = ?"
-        )
-        args.append(document)
+    join, args = _cited_in(document)
+    query = f"SELECT {_WORK_COLUMNS} FROM works w{join}"
     if keys is None and ids is None:
         rows = [_row(r) for r in conn.execute(query + " ORDER BY w.key", args)]
     else:  # only these works: looked up by key or id, not all loaded and filtered
@@ -108,10 +102,28 @@ def read_works(
                 for r in conn.execute(f"{query}{where}{column} IN ({marks})", [*args, *part])
             ]
         rows.sort(key=lambda r: r.key)
-    cited = cited_by(conn)
+    cited = cited_by(conn, None if keys is None and ids is None else [r.id for r in rows])
     for r in rows:
         r.documents = cited.get(r.id, [])
     return rows
+
+
+def _export_row(row: Sequence[Any], cited: dict[int, list[str]]) -> ExportRow:
+    wid, key, digest = row
+    return ExportRow(
+        int(wid), str(key), digest if isinstance(digest, str) else None, cited.get(int(wid), [])
+    )
+
+
+def _cited_in(document: str | None) -> tuple[str, list[Any]]:
+    """The join and condition that keep the works ``document`` cites (none: all)."""
+    if document is None:
+        return "", []
+    return (
+        " JOIN citations c ON c.work_id = w.id JOIN documents d ON d.id = c.document_id"
+        " WHERE d.source = ?",
+        [document],
+    )
 
 
 def export_rows(
@@ -128,34 +140,15 @@ def export_rows(
         out = []
         for part in _chunks(wanted_ids):
             marks = ", ".join("?" for _ in part)
-            out += [
-                ExportRow(
-                    int(wid),
-                    str(key),
-                    digest if isinstance(digest, str) else None,
-                    cited.get(int(wid), []),
-                )
-                for wid, key, digest in conn.execute(
-                    f"SELECT id, key, digest FROM works WHERE id IN ({marks})", part
-                )
-            ]
+            query = f"SELECT id, key, digest FROM works WHERE id IN ({marks})"
+            out += [_export_row(r, cited) for r in conn.execute(query, part)]
         return sorted(out, key=lambda r: r.key)
-    query = "SELECT w.id, w.key, w.digest FROM works w"
-    args: list[Any] = []
-    if document is not None:
-        query += (
-            " JOIN citations c ON c.work_id = w.id JOIN documents d ON d.id = c.document_id"
-            " WHERE d.source = ?"
-        )
-        args.append(document)
+    join, args = _cited_in(document)
     wanted = set(keys) if keys is not None else None
     cited = cited_by(conn)
+    query = f"SELECT w.id, w.key, w.digest FROM works w{join} ORDER BY w.key"
     return [
-        ExportRow(
-            int(wid), str(key), digest if isinstance(digest, str) else None, cited.get(int(wid), [])
-        )
-        for wid, key, digest in conn.execute(query + " ORDER BY w.key", args)
-        if wanted is None or key in wanted
+        _export_row(r, cited) for r in conn.execute(query, args) if wanted is None or r[1] in wanted
     ]
 
 
