@@ -94,7 +94,7 @@ def test_json_report(replay: ReplayServer, tmp_path: Path) -> None:
     result = refs(replay, tmp_path, "resolve", "--json", "-q", str(EXAMPLES / "reading-list.txt"))
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert set(report) == {"documents", "identifiers", "works", "summary", "unresolved"}
+    assert set(report) == {"documents", "identifiers", "matches", "works", "summary", "unresolved"}
     assert report["summary"]["mentions"] == 5
     assert report["summary"]["resolved"] == report["summary"]["identifiers"] == 5
     # PMID 38147649 and PMC10769841 are one paper: 5 identifiers, 4 works.

@@ -352,6 +352,7 @@ def test_local_services_may_be_asked_without_the_published_limits() -> None:
         "doi_url": "http://[::1]:9/doi",
         "eutils_url": "http://127.0.0.1:9/eutils",
         "idconv_url": "http://127.0.0.1:9/idconv/",
+        "europepmc_url": "http://127.0.0.1:9/europepmc",
     }
     on = load_settings({**local, "unlimited_local": True}, environ={})
     assert all(p.rate == LOCAL_RATE for p in pools_for(on).values())

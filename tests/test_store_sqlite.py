@@ -23,6 +23,7 @@ def test_migrations_are_recorded_and_bad_files_refused(tmp_path: Path) -> None:
             "0004_generations",
             "0005_digests_and_fingerprints",
             "0006_rendered_entries",
+            "0007_matches_and_decisions",
         ]
     bad = tmp_path / "bad"
     bad.mkdir()

@@ -134,6 +134,15 @@ def extract(
     fetch_max_bytes: FetchMaxBytes = None,
     max_bytes: MaxBytes = None,
     allow_private_urls: AllowPrivate = False,
+    unidentified: Annotated[
+        bool,
+        typer.Option(
+            "--unidentified",
+            help="Also print citations that carry no DOI, PMID or PMCID: reference-list "
+            "entries (scheme reference, id the entry's text) and links to article pages "
+            "(scheme link, id the URL).",
+        ),
+    ] = False,
     quiet: Quiet = False,
 ) -> None:
     """Find every DOI, PMID and PMCID in documents and print one mention per line.
@@ -159,14 +168,17 @@ def extract(
     reporter = StderrReporter(quiet=quiet)
     failed = 0
     rows = []
-    for result in extract_documents(inputs, settings, reporter):
+    for result in extract_documents(inputs, settings, reporter, unidentified=unidentified):
         if result.error is not None:
             failed += 1
             continue
+        mentions = result.mentions
+        if result.unidentified:
+            mentions = sorted(mentions + result.unidentified, key=lambda m: (m.start, m.end))
         if fmt is ExtractFormat.jsonl:
-            write_jsonl(m.to_dict() for m in result.mentions)
+            write_jsonl(m.to_dict() for m in mentions)
         else:
-            rows.extend(result.mentions)
+            rows.extend(mentions)
     if fmt is ExtractFormat.table:
         print_mentions_table(rows)
     if failed:
@@ -275,6 +287,32 @@ def resolve_command(
     ] = False,
     unicode: UnicodeOpt = False,
     abstracts: AbstractsOpt = False,
+    no_match: Annotated[
+        bool,
+        typer.Option(
+            "--no-match",
+            help="Do not match citations that carry no identifier (reference strings, links).",
+        ),
+    ] = False,
+    min_score: Annotated[
+        float | None,
+        typer.Option(
+            "--min-score",
+            min=0.0,
+            max=1.0,
+            help="Accept a matched citation's best candidate from this score on "
+            "[default: the calibrated threshold, see the README].",
+            show_default=False,
+        ),
+    ] = None,
+    follow_links: Annotated[
+        bool,
+        typer.Option(
+            "--follow-links",
+            help="Read the pages of article links no rule resolves, for their citation_doi "
+            "meta tags (one request per host per second at most).",
+        ),
+    ] = False,
     wait: WaitOpt = 30.0,
     mailto: MailtoOpt = None,
     fetch_timeout: FetchTimeout = None,
@@ -292,10 +330,17 @@ def resolve_command(
     library.bib and library.json there. Reports each identifier and a summary on
     stderr. Exit status 0 when everything resolved, 1 otherwise (0 with
     --allow-unresolved), 2 for usage errors, 3 when the library is locked.
+
+    Citations without an identifier (reference-list entries, links to article pages)
+    are matched by searching Crossref (and PubMed) and validating each candidate; the
+    best is accepted from --min-score on and when clearly ahead of the next. Unmatched
+    citations do not change the exit status: `refs review` lists them.
     """
     from refs.app import resolve_inputs
     from refs.config import load_settings
     from refs.console import StderrReporter, print_resolve_report, resolve_report_json
+    from refs.match.matcher import MatchSettings
+    from refs.match.score import DEFAULT_MIN_SCORE
 
     if json_output and output == "-":
         msg = "--json and -o - both want stdout; pick one"
@@ -312,9 +357,18 @@ def resolve_command(
     reporter = StderrReporter(quiet=quiet)
     _own_retry_reports()
     wants_export = output is not None or output_format is not None
+    matching = (
+        None
+        if no_match
+        else MatchSettings(
+            min_score=DEFAULT_MIN_SCORE if min_score is None else min_score,
+            follow_links=follow_links,
+        )
+    )
     run = resolve_inputs(
         inputs,
         settings,
+        match=matching,
         offline=offline,
         max_age=_duration(max_age, "--max-age"),
         reporter=reporter,

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
     from refs.app import RefreshReport, ResolveRun, Shown
     from refs.choices import FailOn
+    from refs.match.matcher import MatchOutcome
     from refs.models import Mention
 
 __all__ = [
@@ -134,6 +135,23 @@ def _err(line: str = "") -> None:
     print(safe(line), file=sys.stderr)
 
 
+def match_json(o: MatchOutcome) -> dict[str, Any]:
+    """One citation without identifier, as ``--json`` and ``refs review --json`` show it."""
+    return {
+        "mention": o.key,
+        "document": o.mention.document,
+        "scheme": o.mention.scheme.value,
+        "text": o.mention.id,
+        "status": o.status,
+        "identifier": str(o.identifier) if o.identifier else None,
+        "method": o.method,
+        "score": o.score,
+        "query": o.query,
+        "reason": o.reason,
+        "candidates": o.candidate_rows(),
+    }
+
+
 def resolve_report_json(run: ResolveRun) -> dict[str, Any]:
     """The resolve summary as stable JSON (documented in the README)."""
     report = run.report
@@ -148,6 +166,7 @@ def resolve_report_json(run: ResolveRun) -> dict[str, Any]:
             for d in run.documents
         ],
         "identifiers": [r.to_dict() for r in report.resolutions],
+        "matches": [match_json(o) for o in run.matching.outcomes],
         "works": [
             {
                 "key": u.key,
@@ -176,6 +195,10 @@ def resolve_report_json(run: ResolveRun) -> dict[str, Any]:
             "retries": report.retries,
             "exports_written": stored.written,
             "seconds": round(report.elapsed, 3),
+            "citations_without_identifier": len(run.matching.outcomes),
+            "matched": run.matching.count("matched"),
+            "unmatched": run.matching.count("unmatched"),
+            "search_requests": run.matching.requests,
         },
         "unresolved": [
             {"identifier": str(r.identifier), "status": r.status, "reason": r.reason}
@@ -188,15 +211,37 @@ def print_resolve_report(run: ResolveRun, *, per_identifier: bool = True) -> Non
     """Per-identifier lines and a summary, for people, on stderr."""
     report = run.report
     stored = run.stored
+    outcomes = run.matching.outcomes
+    matched = {o.identifier: o for o in outcomes if o.status == "matched" and o.identifier}
     if per_identifier:
         for r in report.resolutions:
             if r.status == "resolved":
                 found = " ".join(f"{s.value}:{v}" for s, v in sorted(r.identifiers.items()))
                 stale = " [stale cached record]" if r.stale else ""
-                _err(f"resolved   {r.identifier}  via {r.via}: {found}{stale}")
+                how = matched.get(r.identifier)
+                if how is not None:
+                    _err(
+                        f"matched    {r.identifier}  score {how.score:.2f} by {how.method} "
+                        f"({how.key}) via {r.via}: {found}{stale}"
+                    )
+                else:
+                    _err(f"resolved   {r.identifier}  via {r.via}: {found}{stale}")
             else:
                 label = "not found" if r.status == "not_found" else "failed   "
                 _err(f"{label}  {r.identifier}  {r.reason}")
+        for o in outcomes:
+            if o.status != "matched":
+                text = _short(o.mention.id, 70)
+                _err(f"{o.status:<10} {o.key}  {o.reason}: {text}")
+    if outcomes:
+        m = run.matching
+        searches = ", ".join(f"{k} {v}" for k, v in m.requests.items()) or "none"
+        _err(
+            f"{len(outcomes)} citation(s) without identifier: {m.count('matched')} matched, "
+            f"{m.count('unmatched')} unmatched, {m.count('failed')} failed, "
+            f"{m.count('rejected')} rejected by a person; search requests: {searches} "
+            "(refs review lists the unmatched)"
+        )
     requests = ", ".join(f"{k} {v}" for k, v in report.requests.items()) or "none"
     _err(
         f"{len(run.documents)} document(s) read, {len(run.mentions)} mention(s) found, "

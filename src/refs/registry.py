@@ -137,6 +137,9 @@ POOLS: dict[str, Pool] = {
     "ncbi": Pool("ncbi", 3.0, 3, keyed_rate=10.0, key_setting="ncbi_api_key", floor=3.0),
     "datacite": Pool("datacite", 1000 / 300, 3, floor=500 / 300),
     "doi": Pool("doi", 1000 / 300, 2, floor=500 / 300),
+    # Europe PMC publishes no limit (API-FACTS.md §6); third parties claim 10/s per IP.
+    # Half of that, two at once: refs suggest sends a handful of searches.
+    "europepmc": Pool("europepmc", 5.0, 2, floor=5.0),
 }
 
 REGISTRY: dict[str, ServiceSpec] = {}
@@ -209,6 +212,11 @@ _URLS = {
     "doi": UrlSetting("doi_url", "REFS_DOI_URL", "https://doi.org"),
     "eutils": UrlSetting(
         "eutils_url", "REFS_EUTILS_URL", "https://eutils.ncbi.nlm.nih.gov/entrez/eutils"
+    ),
+    "europepmc": UrlSetting(
+        "europepmc_url",
+        "REFS_EUROPEPMC_URL",
+        "https://www.ebi.ac.uk/europepmc/webservices/rest",
     ),
     "idconv": UrlSetting(
         "idconv_url",
@@ -298,5 +306,55 @@ register(
         names_of="refs.records.idconv:names_of",
         serves=(Scheme.PMCID,),
         order=10,
+    )
+)
+
+# Searches, for citations that carry no identifier (refs.match). Each search is a key
+# whose record is the service's answer: cached and rate-limited like records. They
+# serve no identifier chain and describe no work themselves (their items are
+# candidates, validated by refs.match.score).
+register(
+    ServiceSpec(
+        name="crossref-bibliographic",
+        pool="crossref-list",
+        url=_URLS["crossref"],
+        fetcher="refs.match.search:CrossrefBibliographic",
+        names_of="refs.match.search:names_none",
+    )
+)
+register(
+    ServiceSpec(
+        name="crossref-pii",
+        pool="crossref-list",
+        url=_URLS["crossref"],
+        fetcher="refs.match.search:CrossrefPii",
+        names_of="refs.records.crossref:names_of",
+    )
+)
+register(
+    ServiceSpec(
+        name="pubmed-ecitmatch",
+        pool="ncbi",
+        url=_URLS["eutils"],
+        fetcher="refs.match.search:PubMedCitmatch",
+        names_of="refs.match.search:names_none",
+    )
+)
+register(
+    ServiceSpec(
+        name="pubmed-esearch",
+        pool="ncbi",
+        url=_URLS["eutils"],
+        fetcher="refs.match.search:PubMedSearch",
+        names_of="refs.match.search:names_none",
+    )
+)
+register(
+    ServiceSpec(
+        name="europepmc",
+        pool="europepmc",
+        url=_URLS["europepmc"],
+        fetcher="refs.match.search:EuropePmc",
+        names_of="refs.match.search:names_none",
     )
 )

@@ -29,6 +29,7 @@ __all__ = [
     "HistoryEntry",
     "Holdings",
     "Library",
+    "MatchDecision",
     "Outbox",
     "PendingChange",
     "PendingEvent",
@@ -36,6 +37,7 @@ __all__ = [
     "RecordCache",
     "Snapshot",
     "SourceRef",
+    "StoredMatch",
     "StoredSource",
     "StoredWork",
     "WorkUpdate",
@@ -97,6 +99,7 @@ class ExportRow:
     key: str
     digest: str | None
     documents: list[str]
+    match: dict[str, Any] | None = None  # how a citation without identifier found it
 
 
 @dataclass(slots=True)
@@ -231,6 +234,41 @@ class Outbox:
     events: list[PendingEvent]
 
 
+@dataclass(frozen=True, slots=True)
+class StoredMatch:
+    """What matching concluded for one citation without an identifier.
+
+    ``key`` is the mention's stable name (``refs review`` prints it; ``refs accept``
+    takes it); ``status`` is matched, unmatched, failed or rejected; ``candidates``
+    the best candidates with their scores (``{"id", "title", "year", "score"}``)."""
+
+    key: str
+    document: str
+    scheme: str  # reference | link
+    text: str
+    context: str
+    status: str
+    identifier: str | None = None  # "doi:…" / "pmid:…" when matched
+    method: str | None = None
+    score: float | None = None
+    query: str | None = None
+    reason: str | None = None
+    candidates: list[dict[str, Any]] = field(default_factory=list)
+    updated_at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class MatchDecision:
+    """A person's decision about one citation: ``accept`` an identifier; ``reject`` every
+    match; ``exclude``: only the ``rejected`` candidates are out (a rejection of one)."""
+
+    key: str
+    verdict: Literal["accept", "reject", "exclude"]
+    identifier: str | None = None
+    rejected: tuple[str, ...] = ()  # candidates a person rejected
+    decided_at: float = 0.0
+
+
 class Library(Protocol):
     """The user's library. Every write is one transaction; reads see committed data."""
 
@@ -310,6 +348,21 @@ class Library(Protocol):
         """The fingerprint last given to :meth:`mark_exported` (0: none)."""
 
     def history(self, key: str) -> list[HistoryEntry]: ...
+
+    def store_matches(self, documents: Iterable[str], matches: Iterable[StoredMatch]) -> None:
+        """Replace the matching outcomes of ``documents`` with ``matches``."""
+
+    def matches(
+        self, *, document: str | None = None, identifiers: Iterable[str] | None = None
+    ) -> list[StoredMatch]:
+        """Stored outcomes (of ``document``, or matched to these ``"scheme:value"``s)."""
+
+    def decisions(self, keys: Iterable[str] | None = None) -> dict[str, MatchDecision]:
+        """People's decisions, by mention key."""
+
+    def decide(self, decision: MatchDecision) -> MatchDecision:
+        """Record a decision (a rejection of one candidate adds to those before it);
+        returns the decision as stored."""
 
     def aliases(self) -> dict[str, str]:
         """Old citation key → the key of the work it now names."""

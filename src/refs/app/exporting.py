@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,8 +75,10 @@ def library_entries(
     """The library's works (or one document's, or some keys'), in key order, as export entries."""
     if document is not None:
         check_documents(library, [document])
+    found = {r.work_id: r.match for r in library.export_rows(document=document, keys=keys)}
     return [
-        ExportEntry(w.key, w.work, w.documents) for w in library.works(document=document, keys=keys)
+        ExportEntry(w.key, w.work, w.documents, found.get(w.id))
+        for w in library.works(document=document, keys=keys)
     ]
 
 
@@ -143,6 +146,8 @@ def _stamp(row: ExportRow) -> str | None:
     if row.digest is None:
         return None
     text = "\x1f".join([row.digest, row.key, *row.documents])
+    if row.match is not None:
+        text += "\x1e" + json.dumps(row.match, sort_keys=True)
     return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
@@ -211,7 +216,7 @@ class _Rendering:
                 if stamp is not None and cached is not None and cached[0] == stamp:
                     texts.append(cached[1])
                     continue
-                entry = ExportEntry(row.key, works[row.work_id], row.documents)
+                entry = ExportEntry(row.key, works[row.work_id], row.documents, row.match)
                 text = render_entry(entry, self.fmt, unicode=self.unicode, abstracts=self.abstracts)
                 texts.append(text)
                 if stamp is not None:

@@ -23,18 +23,26 @@ class DocumentResult:
     mentions: list[Mention] = field(default_factory=list)
     error: InputError | None = None
     document: Document | None = None
+    # Citations without an identifier (reference entries, scholarly links), when asked.
+    unidentified: list[Mention] = field(default_factory=list)
 
 
 def extract_documents(
-    inputs: Sequence[str], settings: Settings, reporter: Reporter | None = None
+    inputs: Sequence[str],
+    settings: Settings,
+    reporter: Reporter | None = None,
+    *,
+    unidentified: bool = False,
 ) -> Iterator[DocumentResult]:
     """Read every input (files, directories, URLs) and extract its mentions, in order.
 
     An input that cannot be read yields a result carrying its :class:`InputError`
-    (and a warning to ``reporter``); the others go on.
+    (and a warning to ``reporter``); the others go on. ``unidentified`` also finds the
+    citations that carry no identifier (:attr:`DocumentResult.unidentified`).
     """
     from refs.documents import expand_inputs, fetch_url, read_file
     from refs.extract import extract
+    from refs.extract import unidentified as find_unidentified
 
     reporter = reporter or NullReporter()
     client = None
@@ -60,7 +68,9 @@ def extract_documents(
                 reporter.warning(str(exc))
                 yield DocumentResult(item.name, error=exc)
                 continue
-            yield DocumentResult(item.name, extract(document), document=document)
+            mentions = extract(document)
+            others = find_unidentified(document, mentions) if unidentified else []
+            yield DocumentResult(item.name, mentions, document=document, unidentified=others)
     finally:
         if client is not None:
             client.close()

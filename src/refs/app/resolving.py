@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from refs.app.inputs import DocumentResult, extract_documents, split_inputs
 from refs.choices import ExportFormat
@@ -22,6 +23,10 @@ from refs.progress import NullReporter, Reporter
 from refs.resolve.engine import Resolution, ResolveReport
 from refs.storage import Holdings, Library, RecordCache, Snapshot, WorkUpdate, WorkWrite
 from refs.work import Work
+
+if TYPE_CHECKING:
+    from refs.app.matching import Matching
+    from refs.match.matcher import MatchSettings
 
 __all__ = [
     "BuiltWorks",
@@ -379,6 +384,8 @@ class ResolveRun:
     report: ResolveReport
     stored: StoreSummary = field(default_factory=StoreSummary)
     export: str | None = None  # this run's works in the format asked for, if any
+    # Citations without identifiers: what matching concluded (empty with --no-match).
+    matching: Matching = field(default_factory=lambda: _matching())
 
     @property
     def mentions(self) -> list[Mention]:
@@ -389,10 +396,17 @@ class ResolveRun:
         return [d for d in self.documents if d.error is not None]
 
 
+def _matching() -> Matching:
+    from refs.app.matching import Matching
+
+    return Matching()
+
+
 def resolve_inputs(
     inputs: Sequence[str],
     settings: Settings,
     *,
+    match: MatchSettings | None = None,
     offline: bool = False,
     max_age: float | None = None,
     reporter: Reporter | None = None,
@@ -406,19 +420,46 @@ def resolve_inputs(
 
     The lock is not held while documents are fetched or services asked, so a long
     resolve never keeps a scheduled refresh waiting. ``export`` renders this run's
-    works in that format into :attr:`ResolveRun.export`.
+    works in that format into :attr:`ResolveRun.export`. ``match`` (None: no matching)
+    also finds the citations that carry no identifier and matches them first; each
+    matched one joins its document's mentions with the identifier it was matched to.
     """
     from refs.app.exporting import render_library, write_library_exports
+    from refs.app.matching import match_documents, matched_mentions, stored_match
     from refs.app.stores import open_cache, stored
 
     reporter = reporter or NullReporter()
     paths, given = split_inputs(inputs)  # usage errors before reading anything
-    documents = list(extract_documents(paths, settings, reporter)) if paths else []
+    documents = (
+        list(extract_documents(paths, settings, reporter, unidentified=match is not None))
+        if paths
+        else []
+    )
+    run = ResolveRun(documents, given, ResolveReport([], {}, {}, 0, 0.0))
+    if match is not None and any(d.unidentified for d in documents):
+        with stored(settings, wait=wait) as library:
+            decisions = library.decisions()
+        run.matching = match_documents(
+            documents,
+            settings,
+            match=match,
+            decisions=decisions,
+            offline=offline,
+            reporter=reporter,
+        )
+        found = matched_mentions(run.matching.outcomes)
+        for d in documents:
+            if d.source in found:
+                d.mentions = sorted(d.mentions + found[d.source], key=lambda m: (m.start, m.end))
     identifiers = given + [m.identifier for d in documents for m in d.mentions]
     docs = [(d.source, d.mentions) for d in documents if d.error is None]
-    run = ResolveRun(documents, given, ResolveReport([], {}, {}, 0, 0.0))
     unique = list(dict.fromkeys(identifiers))
     with stored(settings, wait=wait) as library:
+        if match is not None:
+            library.store_matches(
+                [d.source for d in documents if d.error is None],
+                [stored_match(o) for o in run.matching.outcomes],
+            )
         # Documents first: each chunk's works are linked to them as they are written.
         held = library.holdings(documents=[s for s, _ in docs])
         run.stored = store_works(library, BuiltWorks(), docs, held=held)

@@ -4,7 +4,8 @@ Each item has ``id`` and ``citation-key`` (the citation key), the CSL variables 
 has, and ``custom``: ``sources`` (the documents citing it, as given: paths or URLs),
 ``status`` (retractions, corrections … with notice, date and reporting service),
 ``orcids`` (author name → ORCID, since CSL names cannot carry one), ``relations``
-(preprint links) and ``provenance`` (the records it was built from).
+(preprint links), ``provenance`` (the records it was built from) and, for a work found
+from a citation without an identifier, ``match`` (``method``, ``score``, ``query``).
 """
 
 from __future__ import annotations
@@ -96,6 +97,8 @@ def to_csl_items(entries: Iterable[ExportEntry]) -> list[dict[str, Any]]:
             custom["relations"] = [r.model_dump(mode="json") for r in w.relations]
         if w.provenance:
             custom["provenance"] = [f"{p.service}:{p.key}" for p in w.provenance]
+        if entry.match is not None:
+            custom["match"] = entry.match
         item["custom"] = custom
         items.append(item)
     return items

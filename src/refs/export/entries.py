@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from refs.work import Work
 
@@ -14,3 +15,6 @@ class ExportEntry:
     key: str
     work: Work
     documents: list[str] = field(default_factory=list)
+    # How the work was found when a citation named no identifier (CSL custom.match):
+    # {"method", "score", "query"}.
+    match: dict[str, Any] | None = None

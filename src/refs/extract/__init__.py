@@ -8,12 +8,14 @@ scanner in :mod:`refs.identifiers` knows all their forms. HTML and XML go throug
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from refs.extract.context import sentence_context
 from refs.extract.markup import extract_html, extract_xml
 from refs.identifiers import scan
 from refs.models import Document, Format, Mention
 
-__all__ = ["extract", "extract_text"]
+__all__ = ["extract", "extract_text", "unidentified"]
 
 
 def extract_text(source: str, text: str) -> list[Mention]:
@@ -33,3 +35,21 @@ def extract(document: Document) -> list[Mention]:
     if document.format is Format.XML:
         return extract_xml(document.source, document.text)
     return extract_text(document.source, document.text)
+
+
+def unidentified(document: Document, identified: Sequence[Mention]) -> list[Mention]:
+    """The citations of ``document`` that carry no identifier (reference entries and
+    scholarly links; see :mod:`refs.extract.references`), given its identifier
+    mentions ``identified`` (nothing found overlaps one of them)."""
+    from refs.extract import references as r
+
+    source, text = document.source, document.text
+    if document.format is Format.HTML:
+        return r.unidentified_html(source, text, identified)
+    if document.format is Format.XML:
+        return r.unidentified_xml(source, text, identified)
+    if document.format is Format.WIKI:
+        return r.unidentified_wiki(source, text, identified)
+    return r.unidentified_text(
+        source, text, identified, markdown=document.format is Format.MARKDOWN
+    )

@@ -27,11 +27,12 @@ from collections.abc import Iterator
 from refs.errors import IdentifierError
 from refs.identifiers.anchors import Anchor, find_anchors
 from refs.identifiers.doi import DOI_FULL, is_short_doi, scan_dois
-from refs.identifiers.model import SCHEMES, Found, Identifier, Scheme
+from refs.identifiers.model import IDENTIFIER_SCHEMES, SCHEMES, Found, Identifier, Scheme
 from refs.identifiers.ncbi import scan_ncbi
 from refs.identifiers.publishers import scan_publisher_urls
 
 __all__ = [
+    "IDENTIFIER_SCHEMES",
     "SCHEMES",
     "Found",
     "Identifier",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["SCHEMES", "Found", "Identifier", "Scheme"]
+__all__ = ["IDENTIFIER_SCHEMES", "SCHEMES", "Found", "Identifier", "Scheme"]
 
 
 class Scheme(StrEnum):
@@ -14,6 +14,15 @@ class Scheme(StrEnum):
     DOI = "doi"
     PMID = "pmid"
     PMCID = "pmcid"
+    # Citations without an identifier (``refs extract --unidentified``): an entry of a
+    # reference list (its text) and a link to an article page (its URL). They are never
+    # resolved as identifiers; matching (refs.match) turns them into a DOI or a PMID.
+    REFERENCE = "reference"
+    LINK = "link"
+
+    @property
+    def is_identifier(self) -> bool:
+        return self in IDENTIFIER_SCHEMES
 
     # A member equals its value ("doi" == Scheme.DOI), so it hashes as its value; str's
     # own hash (in C) instead of Enum's (a Python call per hash, which dominated
@@ -21,6 +30,8 @@ class Scheme(StrEnum):
     __hash__ = str.__hash__
 
 
+# The schemes of identifiers proper (what services resolve).
+IDENTIFIER_SCHEMES = frozenset({Scheme.DOI, Scheme.PMID, Scheme.PMCID})
 # A scheme by its value, without Enum's call machinery (hot in storing and clustering).
 SCHEMES: dict[str, Scheme] = {s.value: s for s in Scheme}
 

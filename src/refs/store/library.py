@@ -13,6 +13,7 @@ import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Literal
 
 from refs.errors import StoreError
 from refs.identifiers import Identifier
@@ -21,9 +22,11 @@ from refs.storage import (
     ExportRow,
     HistoryEntry,
     Holdings,
+    MatchDecision,
     Outbox,
     Plan,
     Snapshot,
+    StoredMatch,
     StoredWork,
     WorkWrite,
 )
@@ -134,6 +137,120 @@ class SQLiteLibrary:
         )
         return [HistoryEntry(int(v), float(at), str(s), json.loads(c)) for v, at, s, c in rows]
 
+    # ------------------------------------------------------------------ matching
+
+    def store_matches(self, documents: Iterable[str], matches: Iterable[StoredMatch]) -> None:
+        gone = list(dict.fromkeys(documents))
+        rows = [
+            (
+                m.key,
+                m.document,
+                m.scheme,
+                m.text,
+                m.context,
+                m.status,
+                m.identifier,
+                m.method,
+                m.score,
+                m.query,
+                m.reason,
+                json.dumps(m.candidates, ensure_ascii=False),
+                m.updated_at or time.time(),
+            )
+            for m in matches
+        ]
+        if not rows and not gone:
+            return
+        with transaction(self._conn):
+            self._conn.executemany("DELETE FROM matches WHERE document = ?", [(d,) for d in gone])
+            self._conn.executemany(
+                "INSERT OR REPLACE INTO matches (key, document, scheme, text, context, status, "
+                "identifier, method, score, query, reason, candidates, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    def matches(
+        self, *, document: str | None = None, identifiers: Iterable[str] | None = None
+    ) -> list[StoredMatch]:
+        sql = (
+            "SELECT key, document, scheme, text, context, status, identifier, method, score, "
+            "query, reason, candidates, updated_at FROM matches"
+        )
+        args: list[str] = []
+        if document is not None:
+            sql += " WHERE document = ?"
+            args.append(document)
+        elif identifiers is not None:
+            wanted = list(dict.fromkeys(identifiers))
+            if not wanted:
+                return []
+            out = []
+            for i in range(0, len(wanted), 500):
+                part = wanted[i : i + 500]
+                rows = self._conn.execute(
+                    sql + f" WHERE identifier IN ({','.join('?' * len(part))})", part
+                )
+                out += [_match(r) for r in rows]
+            return sorted(out, key=lambda m: (m.document, m.key))
+        rows = self._conn.execute(sql + (" ORDER BY document, key"), args)
+        return [_match(r) for r in rows]
+
+    def decisions(self, keys: Iterable[str] | None = None) -> dict[str, MatchDecision]:
+        rows = self._conn.execute(
+            "SELECT key, verdict, identifier, rejected, decided_at FROM decisions"
+        ).fetchall()
+        wanted = None if keys is None else set(keys)
+        return {
+            str(k): MatchDecision(str(k), _verdict(v), i, tuple(json.loads(r)), float(at))
+            for k, v, i, r, at in rows
+            if wanted is None or k in wanted
+        }
+
+    def decide(self, decision: MatchDecision) -> MatchDecision:
+        with transaction(self._conn):
+            row = self._conn.execute(
+                "SELECT verdict, identifier, rejected FROM decisions WHERE key = ?",
+                (decision.key,),
+            ).fetchone()
+            rejected = list(json.loads(row[2])) if row else []
+            for ident in decision.rejected:
+                if ident not in rejected:
+                    rejected.append(ident)
+            if decision.verdict == "accept" and decision.identifier in rejected:
+                rejected.remove(decision.identifier)
+            verdict: Literal["accept", "reject", "exclude"]
+            if decision.verdict == "accept":
+                verdict, identifier = "accept", decision.identifier
+            elif not decision.rejected:
+                verdict, identifier = "reject", None  # no match at all
+            elif row is not None and row[0] == "accept" and row[1] not in rejected:
+                verdict, identifier = "accept", row[1]  # an acceptance of another stands
+            elif row is not None and row[0] == "reject":
+                verdict, identifier = "reject", None
+            else:
+                verdict, identifier = "exclude", None  # only these candidates are out
+            stored = MatchDecision(
+                decision.key,
+                verdict,
+                identifier,
+                tuple(rejected),
+                decision.decided_at or time.time(),
+            )
+            self._conn.execute(
+                "INSERT OR REPLACE INTO decisions (key, verdict, identifier, rejected, decided_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (
+                    stored.key,
+                    stored.verdict,
+                    stored.identifier,
+                    json.dumps(list(stored.rejected)),
+                    stored.decided_at,
+                ),
+            )
+            self._conn.execute("UPDATE meta SET value = value + 1 WHERE name = 'generation'")
+        return stored
+
     def aliases(self) -> dict[str, str]:
         rows = self._conn.execute(
             "SELECT a.alias, w.key FROM key_aliases a JOIN works w ON w.id = a.work_id ORDER BY a.alias"
@@ -192,3 +309,30 @@ class SQLiteLibrary:
     def mark_reported(self, pending: Outbox) -> None:
         with transaction(self._conn):
             outbox.mark_reported(self._conn, pending)
+
+
+def _verdict(value: object) -> Literal["accept", "reject", "exclude"]:
+    if value == "accept":
+        return "accept"
+    return "reject" if value == "reject" else "exclude"
+
+
+def _match(row: Sequence[object]) -> StoredMatch:
+    key, document, scheme, text, context, status, ident, method, score, query, reason, cands, at = (
+        row
+    )
+    return StoredMatch(
+        str(key),
+        str(document),
+        str(scheme),
+        str(text),
+        str(context or ""),
+        str(status),
+        None if ident is None else str(ident),
+        None if method is None else str(method),
+        None if score is None else float(score),  # type: ignore[arg-type]
+        None if query is None else str(query),
+        None if reason is None else str(reason),
+        json.loads(str(cands)),
+        float(at),  # type: ignore[arg-type]
+    )

@@ -161,6 +161,39 @@ def _v6(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v7(conn: sqlite3.Connection) -> None:
+    """Citations without identifiers: what matching concluded for each (by the mention's
+    stable key), and the decisions people made, which no later match overrides."""
+    conn.execute(
+        """CREATE TABLE matches (
+            key TEXT PRIMARY KEY,
+            document TEXT NOT NULL,
+            scheme TEXT NOT NULL,
+            text TEXT NOT NULL,
+            context TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL,
+            identifier TEXT,
+            method TEXT,
+            score REAL,
+            query TEXT,
+            reason TEXT,
+            candidates TEXT NOT NULL DEFAULT '[]',
+            updated_at REAL NOT NULL
+        )"""
+    )
+    conn.execute("CREATE INDEX matches_document ON matches (document)")
+    conn.execute("CREATE INDEX matches_identifier ON matches (identifier)")
+    conn.execute(
+        """CREATE TABLE decisions (
+            key TEXT PRIMARY KEY,
+            verdict TEXT NOT NULL CHECK (verdict IN ('accept', 'reject', 'exclude')),
+            identifier TEXT,
+            rejected TEXT NOT NULL DEFAULT '[]',
+            decided_at REAL NOT NULL
+        )"""
+    )
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_library", _v1),
     ("0002_refresh_outbox", _v2),
@@ -168,4 +201,5 @@ MIGRATIONS: list[Migration] = [
     ("0004_generations", _v4),
     ("0005_digests_and_fingerprints", _v5),
     ("0006_rendered_entries", _v6),
+    ("0007_matches_and_decisions", _v7),
 ]

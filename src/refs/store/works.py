@@ -108,11 +108,36 @@ def read_works(
     return rows
 
 
-def _export_row(row: Sequence[Any], cited: dict[int, list[str]]) -> ExportRow:
+def _export_row(
+    row: Sequence[Any], cited: dict[int, list[str]], found: dict[int, dict[str, Any]]
+) -> ExportRow:
     wid, key, digest = row
     return ExportRow(
-        int(wid), str(key), digest if isinstance(digest, str) else None, cited.get(int(wid), [])
+        int(wid),
+        str(key),
+        digest if isinstance(digest, str) else None,
+        cited.get(int(wid), []),
+        found.get(int(wid)),
     )
+
+
+def matched(conn: sqlite3.Connection) -> dict[int, dict[str, Any]]:
+    """How each work found by matching was found: a person's decision first, then the
+    best score (the matches table is small: one row per citation without identifier)."""
+    rows = conn.execute(
+        """SELECT i.work_id, m.method, m.score, m.query FROM matches m
+           JOIN identifiers i
+             ON i.scheme = substr(m.identifier, 1, instr(m.identifier, ':') - 1)
+            AND i.value = substr(m.identifier, instr(m.identifier, ':') + 1)
+           WHERE m.status = 'matched' AND m.identifier IS NOT NULL"""
+    ).fetchall()
+    best: dict[int, dict[str, Any]] = {}
+    for wid, method, score, query in rows:
+        rank = (method == "person", score or 0.0)
+        held = best.get(int(wid))
+        if held is None or rank > (held["method"] == "person", held["score"] or 0.0):
+            best[int(wid)] = {"method": method, "score": score, "query": query}
+    return best
 
 
 def _cited_in(document: str | None) -> tuple[str, list[Any]]:
@@ -137,18 +162,22 @@ def export_rows(
     if ids is not None:
         wanted_ids = sorted(set(ids))
         cited = cited_by(conn, wanted_ids)
+        found = matched(conn)
         out = []
         for part in _chunks(wanted_ids):
             marks = ", ".join("?" for _ in part)
             query = f"SELECT id, key, digest FROM works WHERE id IN ({marks})"
-            out += [_export_row(r, cited) for r in conn.execute(query, part)]
+            out += [_export_row(r, cited, found) for r in conn.execute(query, part)]
         return sorted(out, key=lambda r: r.key)
     join, args = _cited_in(document)
     wanted = set(keys) if keys is not None else None
     cited = cited_by(conn)
+    found = matched(conn)
     query = f"SELECT w.id, w.key, w.digest FROM works w{join} ORDER BY w.key"
     return [
-        _export_row(r, cited) for r in conn.execute(query, args) if wanted is None or r[1] in wanted
+        _export_row(r, cited, found)
+        for r in conn.execute(query, args)
+        if wanted is None or r[1] in wanted
     ]
 
 

@@ -62,6 +62,12 @@ def route_of(target: str) -> tuple[str | None, str]:
         return "datacite", "datacite"
     if path.startswith(mounts()["eutils_url"] + "/efetch.fcgi"):
         return "ncbi", "efetch"
+    if path.startswith(mounts()["eutils_url"] + "/esearch.fcgi"):
+        return "ncbi", "esearch"
+    if path.startswith(mounts()["eutils_url"] + "/ecitmatch.cgi"):
+        return "ncbi", "ecitmatch"
+    if path.rstrip("/") == mounts()["europepmc_url"] + "/search":
+        return "europepmc", "europepmc-search"
     if path.startswith(mounts()["idconv_url"]) or path == mounts()["idconv_url"].rstrip("/"):
         return "ncbi", "idconv"
     if path.startswith(mounts()["doi_url"] + "/10."):
@@ -117,17 +123,41 @@ def dispatch(
         return Answer(200, xml.encode(), "text/xml; charset=UTF-8")
     if route == "idconv":
         return _idconv(data, query)
+    if route == "esearch":
+        form = parse_qs(body.decode("utf-8"), keep_blank_values=True) if method == "POST" else query
+        term = form.get("term", [""])[0]
+        retmax = int(form.get("retmax", ["20"])[0])
+        xml = data.search_index().esearch(term, retmax)
+        return Answer(200, xml.encode(), "text/xml; charset=UTF-8")
+    if route == "ecitmatch":
+        text = data.search_index().ecitmatch(query.get("bdata", [""])[0])
+        return Answer(200, text.encode(), "text/plain; charset=UTF-8")
+    if route == "europepmc-search":
+        answer = data.search_index().europepmc_search(
+            query.get("query", [""])[0],
+            int(query.get("pageSize", ["25"])[0]),
+            query.get("resultType", ["lite"])[0],
+        )
+        return json_answer(answer)
     return Answer(404, b"no such route", "text/plain")
 
 
 def _crossref_list(data: ReplayData, query: dict[str, list[str]]) -> Answer:
+    if "query.bibliographic" in query:
+        rows = int(query.get("rows", ["20"])[0])
+        return json_answer(
+            data.search_index().crossref_bibliographic(query["query.bibliographic"][0], rows)
+        )
     filters = ",".join(query.get("filter", []))
     dois: list[str] = []
+    piis: list[str] = []
     since: tuple[int, ...] | None = None
     for item in _split_filters(filters):
         name, _, value = item.partition(":")
         if name == "doi":
             dois.append(unquote(value).lower())
+        elif name == "alternative-id":
+            piis.append(unquote(value).upper())
         elif name == "from-index-date":
             since = tuple(int(x) for x in value.split("-"))
         else:
@@ -146,6 +176,13 @@ def _crossref_list(data: ReplayData, query: dict[str, list[str]]) -> Answer:
                 status=400,
             )
     rows = int(query.get("rows", ["20"])[0])
+    if piis:
+        wanted = set(piis)
+        dois += [
+            doi
+            for doi, m in data.crossref.items()
+            if any(str(a).upper() in wanted for a in m.get("alternative-id") or [])
+        ]
     items = []
     for doi in dict.fromkeys(dois):
         message = data.crossref.get(doi)

@@ -23,13 +23,39 @@ class ReplayData:
     pubmed: dict[str, str] = field(default_factory=dict)
     idconv: dict[str, dict[str, Any]] = field(default_factory=dict)
     handles: dict[str, str] = field(default_factory=dict)  # shortDOI → handle API answer
+    # Europe PMC search results (``resultType=core`` objects), by their id.
+    europepmc: dict[str, dict[str, Any]] = field(default_factory=dict)
     doi_not_found_page: bytes = b"<html><body>DOI Not Found</body></html>"
+    _index: Any = field(default=None, repr=False)
+    _indexed: tuple[int, int, int] = (-1, -1, -1)
+
+    def search_index(self) -> Any:
+        """The records indexed for the search routes (rebuilt when records were added)."""
+        from refs.testing.replay.search import SearchIndex
+
+        sizes = (len(self.crossref), len(self.pubmed), len(self.europepmc))
+        if self._index is None or sizes != self._indexed:
+            self._index = SearchIndex(self.crossref, self.pubmed, self.europepmc)
+            self._indexed = sizes
+        return self._index
+
+    def add_europepmc(self, answer: dict[str, Any]) -> list[str]:
+        """Add the results of a Europe PMC search answer; returns their ids."""
+        ids = []
+        for r in (answer.get("resultList") or {}).get("result") or []:
+            self.europepmc[str(r["id"])] = r
+            ids.append(str(r["id"]))
+        return ids
 
     @classmethod
     def from_fixtures(cls, directory: Path) -> ReplayData:
         """Load every genuine recorded record under ``directory``."""
         data = cls()
-        for path in sorted(directory.glob("crossref*/*.json")):
+        # Derived search records (NOT genuine; derived/search/README.md) join them: the
+        # works that matching tests find, and their distractors.
+        for path in sorted(directory.glob("crossref*/*.json")) + sorted(
+            directory.glob("derived/search/crossref_*.DERIVED.json")
+        ):
             body = json.loads(path.read_text(encoding="utf-8"))
             if isinstance(body, dict) and body.get("message-type") == "work":
                 data.crossref[body["message"]["DOI"].lower()] = body["message"]
@@ -44,7 +70,9 @@ class ReplayData:
         page = directory / "doi-cn" / "10.1126_foo.doi-org-404.html"
         if page.exists():
             data.doi_not_found_page = page.read_bytes()
-        for path in sorted(directory.glob("ncbi-eutils/efetch_*.xml")):
+        for path in sorted(directory.glob("ncbi-eutils/efetch_*.xml")) + sorted(
+            directory.glob("derived/search/efetch_*.DERIVED.xml")
+        ):
             root = etree.fromstring(
                 path.read_bytes(), etree.XMLParser(load_dtd=False, no_network=True)
             )
@@ -59,6 +87,10 @@ class ReplayData:
         for path in sorted(directory.glob("doi-handle/*.json")):
             text = path.read_text(encoding="utf-8")
             data.handles[json.loads(text)["handle"].lower()] = text
+        for path in sorted(directory.glob("search/europepmc/*.json")) + sorted(
+            directory.glob("derived/search/europepmc_*.DERIVED.json")
+        ):
+            data.add_europepmc(json.loads(path.read_text(encoding="utf-8")))
         for path in sorted(directory.glob("ncbi-idconv/*.json")):
             body = json.loads(path.read_text(encoding="utf-8"))
             for record in body.get("records", []) if isinstance(body, dict) else []:
