@@ -15,7 +15,14 @@ from typing import Annotated, NoReturn
 import typer
 
 from refs.choices import ExportFormat, FailOn
-from refs.errors import ConfigError, IdentifierError, LockTimeout, RefsError, UnknownDocument
+from refs.errors import (
+    ConfigError,
+    IdentifierError,
+    LockTimeout,
+    RefsError,
+    UnknownDocument,
+    UnknownMention,
+)
 
 app = typer.Typer(
     name="refs",
@@ -472,6 +479,186 @@ def refresh(
         raise typer.Exit(EXIT_FAILED)
 
 
+@app.command("suggest")
+def suggest_command(
+    inputs: InputsArg,
+    json_output: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="One JSON object per passage: document, start, end, passage, query, candidates.",
+        ),
+    ] = False,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Search from the cache alone; make no requests.")
+    ] = False,
+    mailto: MailtoOpt = None,
+    fetch_timeout: FetchTimeout = None,
+    fetch_max_bytes: FetchMaxBytes = None,
+    max_bytes: MaxBytes = None,
+    allow_private_urls: AllowPrivate = False,
+    quiet: Quiet = False,
+) -> None:
+    """Find passages that report a study without citing it ("a new study", "the
+    researchers found", "her latest paper followed 36 patients") and suggest the works
+    they may describe: a Europe PMC search (REFS_EUROPEPMC_URL) from the people,
+    institutions, journals, years and terms each passage names, candidates ranked by
+    how much of the description they explain. Nothing is accepted automatically: use
+    `refs resolve` with the identifier once a person has checked it.
+    """
+    from refs.app.matching import suggest
+    from refs.config import load_settings
+    from refs.console import StderrReporter, print_suggestions, write_jsonl
+
+    settings = load_settings(
+        {
+            "fetch_timeout": fetch_timeout,
+            "fetch_max_bytes": fetch_max_bytes,
+            "max_bytes": max_bytes,
+            "allow_private_urls": allow_private_urls or None,
+            "mailto": mailto,
+        }
+    )
+    _own_retry_reports()
+    suggestions, documents = suggest(
+        inputs, settings, offline=offline, reporter=StderrReporter(quiet=quiet)
+    )
+    if json_output:
+        write_jsonl(s.to_dict() for s in suggestions)
+    else:
+        print_suggestions(suggestions)
+    for s in suggestions:
+        if s.error and not quiet:
+            typer.echo(f"refs: warning: {s.document}:{s.start}: search failed: {s.error}", err=True)
+    if any(d.error is not None for d in documents):
+        raise typer.Exit(EXIT_FAILED)
+
+
+DocumentOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--document",
+        metavar="DOC",
+        help="Only this document's citations (its path or URL as given to refs).",
+        show_default=False,
+    ),
+]
+
+
+@app.command("review")
+def review_command(
+    document: DocumentOpt = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="One JSON object per citation on stdout.")
+    ] = False,
+) -> None:
+    """List the citations without identifier that need a person: unmatched, failed, or
+    matched with a low score, with their document, context and best candidates.
+
+    Each is named by a key (ref-…, link-…) that stays the same across runs; give it to
+    `refs accept MENTION IDENTIFIER` or `refs reject MENTION [IDENTIFIER]`.
+    """
+    from refs.app.matching import review
+    from refs.config import load_settings
+    from refs.console import print_review, write_jsonl
+
+    items = review(load_settings(), document=document)
+    if json_output:
+        write_jsonl(
+            {
+                "mention": m.key,
+                "document": m.document,
+                "scheme": m.scheme,
+                "text": m.text,
+                "context": m.context,
+                "status": m.status,
+                "identifier": m.identifier,
+                "method": m.method,
+                "score": m.score,
+                "query": m.query,
+                "reason": m.reason,
+                "candidates": m.candidates,
+            }
+            for m in items
+        )
+    else:
+        print_review(items)
+
+
+def _decide(mention: str, verdict: str, identifier: str | None, wait: float, quiet: bool) -> None:
+    import os
+
+    from refs.app import resolve_inputs
+    from refs.app.matching import record_decision
+    from refs.config import load_settings
+    from refs.console import StderrReporter
+    from refs.match.matcher import MatchSettings
+
+    settings = load_settings()
+    match, decision = record_decision(settings, mention, verdict, identifier, wait=wait)
+    what = (
+        f"accepted {decision.identifier}"
+        if decision.verdict == "accept"
+        else "rejected every match"
+        if decision.verdict == "reject"
+        else f"rejected {', '.join(decision.rejected)}"
+    )
+    typer.echo(f"{mention}: {what} for {match.document!r} (kept across runs)", err=True)
+    if match.document != "-" and os.path.exists(match.document):
+        # Apply it now: the document is read again; no search is made for this citation.
+        run = resolve_inputs(
+            [match.document],
+            settings,
+            match=MatchSettings(),
+            reporter=StderrReporter(quiet=True),
+            wait=wait,
+        )
+        if not quiet:
+            typer.echo(
+                f"{match.document}: {len(run.report.resolutions)} identifier(s) linked; "
+                f"library exports rewritten"
+                if run.stored.written
+                else f"{match.document}: library up to date",
+                err=True,
+            )
+    elif not quiet:
+        typer.echo(f"`refs resolve {match.document}` applies it.", err=True)
+
+
+@app.command("accept")
+def accept_command(
+    mention: Annotated[str, typer.Argument(metavar="MENTION", help="A key `refs review` prints.")],
+    identifier: Annotated[
+        str,
+        typer.Argument(metavar="IDENTIFIER", help="doi:…, PMID:… or PMC… of the work it cites."),
+    ],
+    wait: WaitOpt = 30.0,
+    quiet: Quiet = False,
+) -> None:
+    """Record that a citation cites this work. No later automatic match overrides it;
+    it survives re-runs, refresh and re-extraction of an unchanged document."""
+    _decide(mention, "accept", identifier, wait, quiet)
+
+
+@app.command("reject")
+def reject_command(
+    mention: Annotated[str, typer.Argument(metavar="MENTION", help="A key `refs review` prints.")],
+    identifier: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[IDENTIFIER]",
+            help="The candidate that is wrong; without it, no match is ever made for this citation.",
+            show_default=False,
+        ),
+    ] = None,
+    wait: WaitOpt = 30.0,
+    quiet: Quiet = False,
+) -> None:
+    """Record that a citation does not cite this work (or, without IDENTIFIER, that it
+    must never be matched). Kept across runs; no later automatic match overrides it."""
+    _decide(mention, "reject", identifier, wait, quiet)
+
+
 @app.command("export")
 def export_command(
     output_format: FormatOpt = None,
@@ -518,7 +705,7 @@ def export_command(
 def _exit_code(exc: RefsError) -> int:
     if isinstance(exc, LockTimeout):
         return EXIT_LOCKED
-    if isinstance(exc, IdentifierError | ConfigError | UnknownDocument):
+    if isinstance(exc, IdentifierError | ConfigError | UnknownDocument | UnknownMention):
         return EXIT_USAGE
     return EXIT_FAILED
 

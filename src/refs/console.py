@@ -5,16 +5,18 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
     from refs.app import RefreshReport, ResolveRun, Shown
+    from refs.app.matching import Suggestion
     from refs.choices import FailOn
     from refs.match.matcher import MatchOutcome
     from refs.models import Mention
+    from refs.storage import StoredMatch
 
 __all__ = [
     "StderrReporter",
@@ -133,6 +135,45 @@ def safe(text: str) -> str:
 
 def _err(line: str = "") -> None:
     print(safe(line), file=sys.stderr)
+
+
+def print_suggestions(items: Sequence[Suggestion]) -> None:
+    """Passages that report a study, with the search and its ranked candidates, on stdout."""
+    if not items:
+        print("no passage reports a study without citing it")
+        return
+    for s in items:
+        print(f"{s.document}:{s.start}-{s.end}")
+        print(f"    {_short(s.passage, 300)}")
+        print(f"    search: {s.query}")
+        for c in s.candidates[:5]:
+            year = f" ({c.get('year')})" if c.get("year") else ""
+            print(
+                f"    {c.get('score', 0):.2f}  {c.get('id')}  {_short(str(c.get('title') or ''), 90)}{year}"
+            )
+        if not s.candidates:
+            print("    no candidate" + (f" ({s.error})" if s.error else ""))
+    print(f"{len(items)} passage(s); suggestions only: check them, then `refs resolve IDENTIFIER`")
+
+
+def print_review(items: Sequence[StoredMatch]) -> None:
+    """Citations that need a person, with their best candidates, on stdout."""
+    if not items:
+        print("nothing to review: every citation without identifier is matched or decided")
+        return
+    for m in items:
+        score = f" (score {m.score:.2f})" if m.score is not None else ""
+        print(f"{m.key}  {m.status}{score}  {m.document}")
+        print(f"    {_short(m.text, 160)}")
+        if m.reason:
+            print(f"    why: {m.reason}")
+        for c in m.candidates[:3]:
+            year = f" ({c.get('year')})" if c.get("year") else ""
+            print(
+                f"    candidate {c.get('score', 0):.2f}  {c.get('id')}  {_short(c.get('title') or '', 90)}{year}"
+            )
+        print(f"    decide: refs accept {m.key} IDENTIFIER  |  refs reject {m.key} [IDENTIFIER]")
+    print(f"{len(items)} citation(s) to review")
 
 
 def match_json(o: MatchOutcome) -> dict[str, Any]:

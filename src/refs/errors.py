@@ -53,6 +53,14 @@ class UnknownDocument(RefsError, LookupError):
         self.document = document
 
 
+class UnknownMention(RefsError, LookupError):
+    """A citation (``refs accept MENTION``) that the library does not know."""
+
+    def __init__(self, message: str, *, mention: str) -> None:
+        super().__init__(message)
+        self.mention = mention
+
+
 class ServiceError(RefsError):
     """A metadata service answered with something refs cannot use.
 

@@ -19,13 +19,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from refs.app.inputs import DocumentResult
 from refs.config import Settings
 from refs.models import Mention, Record
 from refs.progress import NullReporter, Reporter
 from refs.storage import MatchDecision, StoredMatch
 
 if TYPE_CHECKING:
-    from refs.app.inputs import DocumentResult
     from refs.match.matcher import MatchOutcome, MatchSettings
 
 __all__ = ["Landing", "Matching", "match_documents", "matched_mentions", "stored_match"]
@@ -223,3 +223,187 @@ def stored_match(o: MatchOutcome) -> StoredMatch:
         candidates=o.candidate_rows(),
         updated_at=time.time(),
     )
+
+
+# ---------------------------------------------------------------- people decide
+
+REVIEW_BELOW = 0.9  # matched citations scoring less are listed by `refs review` too
+
+
+def review(settings: Settings, *, document: str | None = None) -> list[StoredMatch]:
+    """Citations a person should look at: unmatched, failed, and matched with a score
+    under :data:`REVIEW_BELOW` (never those a person decided)."""
+    from refs.app.exporting import check_documents
+    from refs.app.stores import opened_library
+
+    with opened_library(settings, must_exist=True) as library:
+        if document is not None:
+            check_documents(library, [document])
+        decided = {k for k, d in library.decisions().items() if d.verdict != "exclude"}
+        return [
+            m
+            for m in library.matches(document=document)
+            if m.key not in decided
+            and m.method != "person"
+            and (m.status != "matched" or (m.score is not None and m.score < REVIEW_BELOW))
+        ]
+
+
+def record_decision(
+    settings: Settings, mention: str, verdict: str, identifier: str | None, *, wait: float = 30.0
+) -> tuple[StoredMatch, MatchDecision]:
+    """Record a person's decision on ``mention`` (a key ``refs review`` prints):
+    ``accept`` an identifier, or ``reject`` one candidate or (no identifier) every match.
+    Returns the citation and the decision as stored. Raises UnknownMention or
+    IdentifierError naming what was given."""
+    from refs.app.stores import stored
+    from refs.errors import IdentifierError, UnknownMention
+    from refs.identifiers import parse_identifier
+
+    ident = None
+    if identifier is not None:
+        parsed = parse_identifier(identifier)
+        if not parsed.scheme.is_identifier:
+            msg = f"{identifier!r} is not a DOI, PMID or PMCID"
+            raise IdentifierError(msg, text=identifier)
+        ident = str(parsed)
+    with stored(settings, wait=wait) as library:
+        known = {m.key: m for m in library.matches() if m.key == mention}
+        if mention not in known:
+            msg = (
+                f"{mention!r} is not a citation refs knows: `refs review` lists them "
+                "(keys such as ref-1a2b3c4d5e6f, link-…)"
+            )
+            raise UnknownMention(msg, mention=mention)
+        if verdict == "accept":
+            assert ident is not None
+            decision = MatchDecision(mention, "accept", ident)
+        else:
+            decision = MatchDecision(mention, "reject", None, (ident,) if ident else ())
+        stored_decision = library.decide(decision)
+        match = known[mention]
+        if stored_decision.verdict == "accept":
+            updated = dataclasses_replace(
+                match,
+                status="matched",
+                identifier=stored_decision.identifier,
+                method="person",
+                score=1.0,
+                reason=None,
+            )
+        elif stored_decision.verdict == "reject":
+            updated = dataclasses_replace(
+                match,
+                status="rejected",
+                identifier=None,
+                method=None,
+                score=None,
+                reason="a person rejected every match",
+            )
+        elif match.identifier in stored_decision.rejected:
+            updated = dataclasses_replace(
+                match,
+                status="unmatched",
+                identifier=None,
+                method=None,
+                score=None,
+                reason="a person rejected the match",
+            )
+        else:
+            updated = match
+        library.store_matches([], [updated])
+        return updated, stored_decision
+
+
+def dataclasses_replace(match: StoredMatch, **changes: object) -> StoredMatch:
+    import dataclasses
+
+    return dataclasses.replace(match, **changes)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- described studies
+
+
+@dataclass(slots=True)
+class Suggestion:
+    """A passage that reports a study, the search built from it, ranked candidates."""
+
+    document: str
+    start: int
+    end: int
+    passage: str
+    query: str
+    candidates: list[dict[str, object]] = field(default_factory=list)
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "document": self.document,
+            "start": self.start,
+            "end": self.end,
+            "passage": self.passage,
+            "query": self.query,
+            "candidates": self.candidates,
+        }
+
+
+def suggest(
+    inputs: Sequence[str],
+    settings: Settings,
+    *,
+    offline: bool = False,
+    reporter: Reporter | None = None,
+) -> tuple[list[Suggestion], list[DocumentResult]]:
+    """``refs suggest``: passages that report a study without citing it, each with the
+    Europe PMC search built from it and its candidates ranked. Never accepts one."""
+    from refs.app.inputs import extract_documents
+    from refs.app.stores import open_cache
+    from refs.match import search as searches
+    from refs.match.suggest import describe, find_passages, rank, visible_text
+    from refs.models import Format
+    from refs.resolve.engine import Resolver
+
+    reporter = reporter or NullReporter()
+    results = list(extract_documents(inputs, settings, reporter))
+    planned: list[tuple[Suggestion, object]] = []
+    for r in results:
+        if r.document is None:
+            continue
+        markup = r.document.format in (Format.HTML, Format.XML)
+        text = visible_text(r.document.text, markup=markup)
+        for p in find_passages(text):
+            d = describe(p, text)
+            planned.append((Suggestion(r.source, p.start, p.end, p.text, d.query()), d))
+    if not planned:
+        return [], results
+    cache = open_cache(settings)
+    try:
+        resolver = Resolver(settings, cache, offline=offline, reporter=reporter)
+
+        async def run() -> None:
+            async with resolver.session():
+                lookups = await asyncio.gather(
+                    *(resolver.lookup("europepmc", s.query) for s, _ in planned)
+                )
+            for (s, d), lookup in zip(planned, lookups, strict=True):
+                record = lookup.record
+                if record is not None and record.status == "ok" and record.payload is None:
+                    record = cache.get("europepmc", s.query)
+                if record is None or record.status != "ok" or not record.payload:
+                    s.error = lookup.error or "no answer"
+                    continue
+                try:
+                    candidates = searches.europepmc_candidates(record.payload)
+                    texts = searches.europepmc_texts(record.payload)
+                except ValueError as exc:
+                    s.error = f"europepmc: unreadable answer ({exc})"
+                    continue
+                s.candidates = [
+                    {"id": c.id, "title": c.title, "year": c.year, "score": score}
+                    for c, score in rank(d, candidates, texts)  # type: ignore[arg-type]
+                ]
+
+        asyncio.run(run())
+    finally:
+        cache.close()
+    return [s for s, _ in planned], results

@@ -400,6 +400,24 @@ def europepmc_candidates(payload: str) -> list[Candidate]:
     return out
 
 
+def europepmc_texts(payload: str) -> dict[str, str]:
+    """Each result's title, abstract and affiliations (what a description is compared with)."""
+    out = {}
+    for c, r in zip(europepmc_candidates(payload), europepmc_results(payload), strict=True):
+        affiliations = " ".join(
+            str(x.get("affiliation") or "")
+            for a in (r.get("authorList") or {}).get("author") or []
+            if isinstance(a, dict)
+            for x in (a.get("authorAffiliationDetailsList") or {}).get("authorAffiliation") or []
+        )
+        out[c.id] = " ".join(
+            str(v)
+            for v in (r.get("title"), r.get("abstractText"), r.get("affiliation"), affiliations)
+            if v
+        )
+    return out
+
+
 class EuropePmc(OneByOne):
     """Europe PMC's REST search: the key is the query as sent."""
 
