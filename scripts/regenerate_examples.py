@@ -28,7 +28,8 @@ def main() -> int:
         path.unlink(missing_ok=True)
     for suffix in ("-wal", "-shm"):
         Path(str(cache) + suffix).unlink(missing_ok=True)
-    with ReplayServer(ReplayData.from_fixtures(ROOT / "tests" / "fixtures")) as server:
+    data = ReplayData.from_fixtures(ROOT / "tests" / "fixtures", derived=False)
+    with ReplayServer(data) as server:
         env = {
             **os.environ,
             **server.environ(),

@@ -48,7 +48,7 @@ def unidentified(document: Document, identified: Sequence[Mention]) -> list[Ment
         return r.unidentified_html(source, text, identified)
     if document.format is Format.XML:
         return r.unidentified_xml(source, text, identified)
-    if document.format is Format.WIKI:
+    if document.format is Format.WIKI or "{{cite" in text or "{{Cite" in text:
         return r.unidentified_wiki(source, text, identified)
     return r.unidentified_text(
         source, text, identified, markdown=document.format is Format.MARKDOWN

@@ -217,7 +217,12 @@ class _Taken:
         return i > 0 and self.reach[i - 1] > start
 
 
+# Before the entry proper: stray punctuation, its printed number, Wikipedia's "^ a b".
+_LEADING = re.compile(r"^(?:[\s.,;:]+|\[?\d{1,4}[.)\]]\s+|\^(?:\s+[a-z](?=\s))*\s*)+")
+
+
 def _reference(source: str, text: str, start: int, end: int, entry: str) -> Mention:
+    entry = _LEADING.sub("", entry)  # a stray ". " or the entry's number printed in it
     context = entry if len(entry) <= _CONTEXT_MAX else entry[: _CONTEXT_MAX - 1] + "…"
     return Mention(source, Scheme.REFERENCE, entry, text[start:end], start, end, context)
 
@@ -523,7 +528,8 @@ _CITATION = re.compile(r"<(mixed-citation|element-citation|citation|nlm-citation
 
 _XML_TAG = re.compile(r"<[^>]+>")
 _NAME_JOIN = re.compile(r"</surname>\s*<given-names>|</given-names>\s*<surname>")
-_SPACE_BEFORE = re.compile(r"\s+([.,;:)])")
+_SPACE_BEFORE = re.compile(r"\s+([.,;:)\]–-])")
+_SPACE_AFTER = re.compile(r"([(\[–-])\s+")
 _NAME_PARTS = re.compile(r"</(surname|given-names|name|string-name|collab)>\s*(?=<)")
 
 
@@ -532,7 +538,14 @@ def _citation_text(body: str, *, mixed: bool) -> str:
     citation (no punctuation of its own) gets its parts joined by ". "."""
     body = _NAME_JOIN.sub(" ", body)  # <surname>Elliott</surname><given-names>JM → "Elliott JM"
     if mixed:
-        text = _XML_TAG.sub("", _NAME_PARTS.sub(lambda m: m.group() + " ", body))
+        # Tags go; elements printed without punctuation between them ("Society</collab>
+        # </person-group><year>2007") are kept apart by a space.
+        pieces = [p for p in _XML_TAG.split(body) if p]
+        text = ""
+        for piece in pieces:
+            if text and text[-1].isalnum() and piece[0].isalnum():
+                text += " "
+            text += piece
     else:
         parts = [p.strip() for p in _XML_TAG.split(body)]
         text = ". ".join(p for p in parts if p)
@@ -557,7 +570,8 @@ def unidentified_xml(source: str, src: str, identified: Sequence[Mention]) -> li
         if "<pub-id" in body or ("<ext-link" in body and ("doi" in body or "pubmed" in body)):
             continue
         entry = _citation_text(body, mixed=c.group(1) != "element-citation")
-        if looks_like_reference(entry):
+        # A <ref> is a reference by its markup: it only needs to say something.
+        if len(entry) >= 20 and len(entry.split()) >= 3:
             mentions.append(_reference(source, src, s, e, entry))
     return mentions
 

@@ -194,6 +194,18 @@ _PII_IN_URL = re.compile(
 )
 
 
+# arXiv has registered a DataCite DOI for every paper since 2022: 10.48550/arXiv.<id>.
+_ARXIV = re.compile(
+    r"arxiv\.org/(?:abs|pdf)/((?:\d{4}\.\d{4,5})|(?:[a-z-]+(?:\.[A-Z]{2})?/\d{7}))(?:v\d+)?", re.I
+)
+
+
+def url_rule_doi(url: str) -> str | None:
+    """The DOI a link's URL determines by rule, beyond those extraction knows."""
+    m = _ARXIV.search(url)
+    return f"10.48550/arxiv.{m.group(1).lower()}" if m else None
+
+
 def url_pii(url: str) -> str | None:
     m = _PII_IN_URL.search(url)
     if m is None:
@@ -347,6 +359,11 @@ class _Run:
 
     async def link(self, mention: Mention, key: str) -> MatchOutcome:
         url = mention.id
+        ruled = url_rule_doi(url)
+        if ruled is not None:
+            return MatchOutcome(
+                mention, key, "matched", Identifier(Scheme.DOI, ruled), "url-rule", 1.0, url
+            )
         pii = url_pii(url)
         if pii is not None:
             record, error = await self._search("crossref-pii", pii)

@@ -48,13 +48,15 @@ class ReplayData:
         return ids
 
     @classmethod
-    def from_fixtures(cls, directory: Path) -> ReplayData:
-        """Load every genuine recorded record under ``directory``."""
+    def from_fixtures(cls, directory: Path, *, derived: bool = True) -> ReplayData:
+        """Load every genuine recorded record under ``directory``, and (``derived``) the
+        derived search records of ``derived/search/`` (NOT genuine; named DERIVED)."""
         data = cls()
         # Derived search records (NOT genuine; derived/search/README.md) join them: the
         # works that matching tests find, and their distractors.
+        extra = directory / "derived" / "search" if derived else directory / "-none-"
         for path in sorted(directory.glob("crossref*/*.json")) + sorted(
-            directory.glob("derived/search/crossref_*.DERIVED.json")
+            extra.glob("crossref_*.DERIVED.json")
         ):
             body = json.loads(path.read_text(encoding="utf-8"))
             if isinstance(body, dict) and body.get("message-type") == "work":
@@ -71,7 +73,7 @@ class ReplayData:
         if page.exists():
             data.doi_not_found_page = page.read_bytes()
         for path in sorted(directory.glob("ncbi-eutils/efetch_*.xml")) + sorted(
-            directory.glob("derived/search/efetch_*.DERIVED.xml")
+            extra.glob("efetch_*.DERIVED.xml")
         ):
             root = etree.fromstring(
                 path.read_bytes(), etree.XMLParser(load_dtd=False, no_network=True)
@@ -88,7 +90,7 @@ class ReplayData:
             text = path.read_text(encoding="utf-8")
             data.handles[json.loads(text)["handle"].lower()] = text
         for path in sorted(directory.glob("search/europepmc/*.json")) + sorted(
-            directory.glob("derived/search/europepmc_*.DERIVED.json")
+            extra.glob("europepmc_*.DERIVED.json")
         ):
             data.add_europepmc(json.loads(path.read_text(encoding="utf-8")))
         for path in sorted(directory.glob("ncbi-idconv/*.json")):
