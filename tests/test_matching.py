@@ -139,16 +139,21 @@ def test_no_match_and_offline(replay: ReplayServer, tmp_path: Path, doc: Path) -
     assert searches(replay) == 0
 
 
-def test_a_failed_search_is_that_citations_outcome(replay: ReplayServer, tmp_path: Path) -> None:
+@pytest.mark.parametrize("fault", ["503", "html", "truncated"])
+def test_a_failed_search_is_that_citations_outcome(
+    replay: ReplayServer, tmp_path: Path, fault: str
+) -> None:
+    """A search that keeps failing, or answers an HTML page or truncated JSON, is that
+    citation's outcome with its reason; the run goes on."""
     path = tmp_path / "one.md"
     path.write_text(
         f"## References\n\n1. {ELLIOTT}\n\nAlso doi:10.1371/journal.pone.0033693\n", "utf-8"
     )
-    replay.faults.append(Fault("crossref-list", "503", times=50))
+    replay.faults.append(Fault("crossref-list", fault, times=50))
     report = resolved(replay, tmp_path, str(path))
     m = by_text(report)[ELLIOTT]
     assert m["status"] == "failed"
-    assert "503" in str(m["reason"])
+    assert "crossref-bibliographic" in str(m["reason"])
     # The run went on: the written DOI resolved (single-record route, another pool).
     assert report["summary"]["resolved"] == 1  # type: ignore[index]
 
