@@ -103,3 +103,141 @@ def test_biber_reads_every_entry_and_every_field_whole(hostile_bib: Path) -> Non
     assert "PWNED" not in "".join(keys)
     assert not re.search(r"^\s*note\s*=", text, re.M | re.I)  # nothing injected a note
     assert text.count("INJECTED") == 1  # still inside its own title
+
+
+def _varied_library() -> list[ExportEntry]:
+    """Works of every kind refs exports, with the fields that used to trip biblatex."""
+    article = Work(
+        type="article-journal",
+        title="Hair and DNA",
+        container_title="Forensic Sci Int",
+        container_title_short="FSI",
+        author=[Name(family="Roe", given="Jane")],
+        issued=DateParts(parts=[2019, 3, 2]),
+        volume="12",
+        issue="3",
+        page="1–9",
+        doi="10.1007/978-3-662-46370-3_13",
+        pmid="31234567",
+        pmcid="PMC6543210",
+        url="https://doi.org/10.1007/978-3-662-46370-3_13",
+        issn=["0379-0738", "1872-6283"],
+        publisher="Elsevier BV",
+        language="en",
+    )
+    sici = article.model_copy(
+        update={
+            "doi": "10.1002/(sici)1097-0258(19980815/30)17:15/16<1661::aid-sim968>3.0.co;2-2",
+            "pmid": None,
+            "pmcid": None,
+            "url": "https://example.org/a_b?x=1&y=%20#frag",
+            "language": "de",
+        }
+    )
+    book = Work(
+        type="book",
+        title="Forensic DNA Typing",
+        author=[Name(family="Butler", given="John M.")],
+        publisher="Springer Science and Business Media LLC",
+        issued=DateParts(parts=[2010]),
+        isbn=["978-0-12-374513-2"],
+        language="en",
+    )
+    chapter = Work(
+        type="chapter",
+        title="Weather echo signals",
+        container_title="Doppler Radar",
+        author=[Name(family="Doviak", given="R. J.")],
+        editor=[Name(family="Zrnic", given="D. S.")],
+        publisher="Academic Press",
+        issued=DateParts(parts=[1984]),
+        page="87–121",
+    )
+    preprint = Work(
+        type="article",
+        genre="preprint",
+        title="A preprint",
+        container_title="bioRxiv",
+        publisher="openRxiv",
+        author=[Name(literal="The Consortium")],
+        issued=DateParts(parts=[2020, 12, 1]),
+        doi="10.1101/2020.12.01.406702",
+    )
+    works = {
+        "roe2019hair": article,
+        "roe2019haira": sici,
+        "butler2010forensic": book,
+        "doviak1984weather": chapter,
+        "consortium2020preprint": preprint,
+    }
+    return [ExportEntry(key, work, ["paper.md"]) for key, work in works.items()]
+
+
+def test_biber_finds_nothing_to_say_but_about_the_sources_field(tmp_path: Path) -> None:
+    """`biber --tool --validate-datamodel`: every field is biblatex's own (verbatim doi
+    and url, eprint/eprinttype for the PMID, langid, one ISSN, no publisher on @article),
+    except refs' one documented field, `sources`: at most one warning per entry."""
+    biber = _tool("biber")
+    path = tmp_path / "lib.bib"
+    entries = _varied_library()
+    path.write_text(to_bibtex(entries), encoding="utf-8")
+    out = subprocess.run(
+        [
+            biber,
+            "--tool",
+            "--validate-datamodel",
+            f"--output-file={tmp_path / 'out.bib'}",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    warnings = [
+        line for line in out.stdout.splitlines() if "WARN" in line and "WARNINGS:" not in line
+    ]
+    assert all("Field 'sources' invalid" in w for w in warnings), warnings
+    assert len(warnings) <= len(entries)
+    written = (tmp_path / "out.bib").read_text(encoding="utf-8")
+    # Verbatim fields come back as written: the underscore and the SICI's <> unescaped.
+    assert "10.1007/978-3-662-46370-3_13" in written
+    assert "<1661::aid-sim968>3.0.co;2-2" in written
+
+
+def test_verbatim_fields_and_biblatex_conventions_in_the_file() -> None:
+    text = to_bibtex(_varied_library())
+    assert "doi = {10.1007/978-3-662-46370-3_13}" in text  # not 46370-3\_13
+    assert "\\textless" not in text
+    assert "\\_" not in text.split("title")[0]
+    assert "eprint = {31234567},\n  eprinttype = {pubmed}" in text
+    assert "addendum = {PMCID: PMC6543210}" in text
+    assert "langid = {english}" in text
+    assert "langid = {ngerman}" in text
+    assert "language =" not in text
+    assert "issn = {0379-0738}," in text  # one ISSN
+    article = text.split("@article{roe2019hair,")[1].split("\n}")[0]
+    assert "publisher" not in article
+    assert "url" not in article  # it only repeated the DOI
+    assert "url = {https://example.org/a_b?x=1&y=%20#frag}" in text  # verbatim
+    assert "publisher = {{Springer Science and Business Media LLC}}" in text  # one name
+
+
+def test_a_doi_with_an_underscore_is_a_working_link_in_pandoc_html(tmp_path: Path) -> None:
+    pandoc = shutil.which("pandoc")
+    if pandoc is None:
+        if os.environ.get("REFS_REQUIRE_PANDOC"):
+            pytest.fail("pandoc is required here (REFS_REQUIRE_PANDOC=1) but not installed")
+        pytest.skip("pandoc is not installed")
+    (tmp_path / "lib.bib").write_text(to_bibtex(_varied_library()), encoding="utf-8")
+    (tmp_path / "paper.md").write_text("See [@roe2019hair].\n", encoding="utf-8")
+    out = subprocess.run(
+        [pandoc, "--citeproc", "--bibliography", "lib.bib", "-t", "html", "paper.md"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    )
+    assert 'href="https://doi.org/10.1007/978-3-662-46370-3_13"' in out.stdout, out.stdout
+    assert out.stderr == ""

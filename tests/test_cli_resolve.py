@@ -185,6 +185,27 @@ def test_quiet_means_quiet_even_when_a_request_is_retried(
     assert result.stderr == ""
 
 
+def test_quiet_still_says_why_it_failed(replay: ReplayServer, tmp_path: Path) -> None:
+    """A cron job's --quiet run that fails names each failed identifier and unreadable
+    input with its reason, one line each, and nothing else."""
+    binary = tmp_path / "scan.pdf"
+    binary.write_bytes(b"%PDF-1.4\x00\x01\x02" * 100)
+    result = refs(
+        replay,
+        tmp_path,
+        "resolve",
+        "--quiet",
+        "doi:10.1371/journal.pone.0033693",
+        "doi:10.1371/notarealdoi",
+        str(binary),
+    )
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert lines == [line for line in lines if line.startswith("refs: error: ")], result.stderr
+    assert any("doi:10.1371/notarealdoi: not found:" in line for line in lines)
+    assert any("scan.pdf" in line for line in lines)
+
+
 def test_a_record_that_stores_nothing_is_a_failure(replay: ReplayServer, tmp_path: Path) -> None:
     """A DataCite answer whose record cannot be read resolves but stores nothing: that is a
     failure with its reason and exit status 1, not "1 resolved"."""

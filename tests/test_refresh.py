@@ -129,6 +129,14 @@ def test_after_records_report_exactly_the_changes_and_events(lib: Env) -> None:
         "pubmed",
     )
     assert pubmed_event["cited_by"] == ["examples/health-news.html", "examples/reading-list.txt"]
+    # Each work is named by its identifiers beside its key, in JSON and for people.
+    assert plos_event["identifiers"]["doi"] == "10.1371/journal.pone.0033693"
+    assert pubmed_event["identifiers"]["pmid"] == "38147649"
+    assert (
+        changed["sadasivan2012methylphenidate"]["identifiers"]["doi"]
+        == "10.1371/journal.pone.0033693"
+    )
+    assert "sadasivan2012methylphenidate (doi:10.1371/journal.pone.0033693" in result.stderr
     # The exports now carry the retraction, and the citation keys did not move.
     bib = (lib.library / "library.bib").read_text(encoding="utf-8")
     assert "@article{sadasivan2012methylphenidate," in bib

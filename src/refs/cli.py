@@ -345,7 +345,12 @@ def resolve_command(
     """
     from refs.app import resolve_inputs
     from refs.config import load_settings
-    from refs.console import StderrReporter, print_resolve_report, resolve_report_json
+    from refs.console import (
+        StderrReporter,
+        print_failures,
+        print_resolve_report,
+        resolve_report_json,
+    )
     from refs.match.matcher import MatchSettings
     from refs.match.score import DEFAULT_MIN_SCORE
 
@@ -386,14 +391,17 @@ def resolve_command(
     )
     if run.export is not None:
         _emit(run.export, output)
+    unresolved = len(run.report.unresolved)
+    fails = bool(run.failed_inputs or (unresolved and not allow_unresolved))
     if json_output:
         import json
 
         typer.echo(json.dumps(resolve_report_json(run), ensure_ascii=False, indent=2))
-    elif not quiet:
+    if not quiet and not json_output:
         print_resolve_report(run)
-    unresolved = len(run.report.unresolved)
-    if run.failed_inputs or (unresolved and not allow_unresolved):
+    elif fails:
+        print_failures(run)  # --quiet silences progress and summaries, never why it failed
+    if fails:
         raise typer.Exit(EXIT_FAILED)
 
 

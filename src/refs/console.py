@@ -304,6 +304,15 @@ def print_resolve_report(run: ResolveRun, *, per_identifier: bool = True) -> Non
             _err(f"  {r.identifier}: {r.status.replace('_', ' ')}: {r.reason}")
 
 
+def print_failures(run: ResolveRun) -> None:
+    """What made a run fail, one line each on stderr: printed even with --quiet, so a
+    cron mail always says why."""
+    for d in run.failed_inputs:
+        _err(f"refs: error: {d.error}")
+    for r in run.report.unresolved:
+        _err(f"refs: error: {r.identifier}: {r.status.replace('_', ' ')}: {r.reason}")
+
+
 _EVENT_LABELS = {
     "retraction": "RETRACTED",
     "correction": "CORRECTED",
@@ -327,6 +336,7 @@ def print_refresh_report(
     decides the exit status is always shown. Returns what was shown.
     """
     from refs.app import Shown
+    from refs.app.refreshing import identifiers_text
     from refs.choices import FailOn
 
     show_changes = not quiet or fail_on is FailOn.change
@@ -344,7 +354,8 @@ def print_refresh_report(
         )
         for e in report.events:
             label = _EVENT_LABELS.get(e.event.kind, e.event.kind)
-            _err(f"  {label.ljust(21)} {e.key}: {_short(e.title or '')}")
+            ids = identifiers_text(e.identifiers)
+            _err(f"  {label.ljust(21)} {e.key} ({ids}): {_short(e.title or '')}")
             _err(f"  {'':21} {e.event.details()}")
             cited = ", ".join(e.cited_by) or "no document (given directly)"
             _err(f"  {'':21} cited by: {cited}")
@@ -353,7 +364,8 @@ def print_refresh_report(
         _err(f"CHANGED ({len(report.changed)}):")
         for c in report.changed:
             _err(
-                f"  {c.key} (version {c.version}), cited by: {', '.join(c.cited_by) or 'no document'}"
+                f"  {c.key} ({identifiers_text(c.identifiers)}, version {c.version}), "
+                f"cited by: {', '.join(c.cited_by) or 'no document'}"
             )
             for change in c.changes:
                 old, new = change["old"], change["new"]
@@ -370,7 +382,7 @@ def print_refresh_report(
             f"COULD NOT BE CHECKED ({len(report.not_checked)}), previous versions kept, retried next run:"
         )
         for n in report.not_checked:
-            _err(f"  {n.key}: {n.reason}")
+            _err(f"  {n.key} ({identifiers_text(n.identifiers)}): {n.reason}")
     for path in report.exports_written:
         _err(f"wrote {path}")
     return shown

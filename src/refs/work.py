@@ -30,6 +30,7 @@ __all__ = [
     "StatusEvent",
     "Work",
     "plain_text",
+    "status_note",
     "trusted_work",
 ]
 
@@ -236,3 +237,14 @@ _NESTED_LISTS: tuple[tuple[str, _Builder], ...] = (
     ("relations", _Builder(Relation)),
     ("merges", _Builder(MergeNote)),
 )
+
+
+def status_note(work: Work) -> str | None:
+    """``Retracted (…)``, ``Corrected (…)`` … for a work with status events, else None:
+    the note every export carries, so a bibliography in any style shows it."""
+    parts = []
+    for label in STATUS_LABELS:
+        events = [e for e in work.status if e.kind == label]
+        if events:
+            parts.append(f"{STATUS_LABELS[label]} ({'; '.join(e.details() for e in events)})")
+    return ". ".join(parts) or None

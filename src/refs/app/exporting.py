@@ -132,7 +132,7 @@ def exports_fingerprint(paths: Sequence[Path]) -> int:
 
 # Bump when the text an entry renders to changes for the same work (the stamps of
 # entries rendered before then no longer match, so they are rendered again).
-RENDER_REVISION = 1
+RENDER_REVISION = 2
 
 
 def _variant(fmt: ExportFormat, unicode: bool, abstracts: bool) -> str:

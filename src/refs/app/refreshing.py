@@ -35,7 +35,15 @@ from refs.planner import Check, plan_refresh, slot_of
 from refs.progress import NullReporter, Reporter
 from refs.registry import REGISTRY
 from refs.resolve.engine import Lookup, Resolver, build_services
-from refs.storage import DueWork, Library, Outbox, PendingChange, PendingEvent, RecordCache
+from refs.storage import (
+    DueWork,
+    Library,
+    Outbox,
+    PendingChange,
+    PendingEvent,
+    RecordCache,
+    SourceRef,
+)
 
 __all__ = ["NotChecked", "RefreshReport", "Shown", "refresh"]
 
@@ -52,6 +60,23 @@ class NotChecked:
 
     key: str
     reason: str
+    identifiers: dict[str, str] = field(default_factory=dict)
+
+
+def source_identifiers(sources: Sequence[SourceRef]) -> dict[str, str]:
+    """The identifiers a work's records were asked for (crossref:10.… → doi), so a
+    report names each work by its DOI, PMID, PMCID beside its key."""
+    out: dict[str, str] = {}
+    for ref in sources:
+        spec = REGISTRY.get(ref.service)
+        if spec is not None and spec.serves:
+            out.setdefault(spec.serves[0].value, ref.key)
+    return dict(sorted(out.items()))
+
+
+def identifiers_text(identifiers: dict[str, str]) -> str:
+    """``doi:10.… pmid:…`` for a report line."""
+    return " ".join(f"{k}:{v}" for k, v in identifiers.items() if k in ("doi", "pmid", "pmcid"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +118,7 @@ class RefreshReport:
             "changed": [
                 {
                     "key": c.key,
+                    "identifiers": c.identifiers,
                     "version": c.version,
                     "at": c.at,
                     "title": c.title,
@@ -104,6 +130,7 @@ class RefreshReport:
             "events": [
                 {
                     "key": e.key,
+                    "identifiers": e.identifiers,
                     "title": e.title,
                     "kind": e.event.kind,
                     "notice": e.event.notice,
@@ -115,7 +142,10 @@ class RefreshReport:
                 }
                 for e in self.events
             ],
-            "not_checked": [{"key": n.key, "reason": n.reason} for n in self.not_checked],
+            "not_checked": [
+                {"key": n.key, "identifiers": n.identifiers, "reason": n.reason}
+                for n in self.not_checked
+            ],
             "requests": self.requests,
             "retries": self.retries,
             "exports_written": self.exports_written,
@@ -164,10 +194,12 @@ class _Checker:
         self.report = report
         self.pending: list[Check] = []
         self.keys: dict[int, str] = {}
+        self.identifiers: dict[int, dict[str, str]] = {}
 
     def add(self, due: DueWork, check: Check) -> None:
         self.pending.append(check)
         self.keys[due.id] = due.key
+        self.identifiers[due.id] = source_identifiers(due.sources)
         if len(self.pending) >= FLUSH_EVERY:
             self.flush()
 
@@ -188,7 +220,9 @@ class _Checker:
             1 for u in plan.updates if u.outcome == "unchanged"
         )
         for work_id, reason in problems.items():
-            self.report.not_checked.append(NotChecked(self.keys[work_id], reason))
+            self.report.not_checked.append(
+                NotChecked(self.keys[work_id], reason, self.identifiers.get(work_id, {}))
+            )
 
 
 async def _check(
@@ -217,11 +251,15 @@ async def _check(
         news, problem = _news(work, list(lookups))
         reporter.advance(STAGE)
         if news is None:
-            report.not_checked.append(NotChecked(work.key, problem or "unknown"))
+            report.not_checked.append(
+                NotChecked(work.key, problem or "unknown", source_identifiers(work.sources))
+            )
             return
         fresh, warnings = normalise_records(news)
         if len(fresh) < len(news):  # a record that cannot be read: keep the stored version
-            report.not_checked.append(NotChecked(work.key, "; ".join(warnings)))
+            report.not_checked.append(
+                NotChecked(work.key, "; ".join(warnings), source_identifiers(work.sources))
+            )
             return
         for warning in warnings:
             reporter.warning(warning)

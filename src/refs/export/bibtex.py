@@ -3,11 +3,19 @@
 Entry types: ``@article`` (journal, magazine and newspaper articles), ``@book``,
 ``@incollection`` (chapters), ``@inproceedings`` (conference papers), ``@phdthesis`` /
 ``@mastersthesis``, ``@techreport``, and ``@misc`` for the rest (preprints, datasets,
-software, reviews, web pages). Fields beyond the standard ones: ``doi``, ``pmid``,
-``pmcid``, ``url``, ``issn``, ``isbn``, ``shortjournal``, ``date`` (ISO, full precision),
-``language``, ``abstract`` (only when asked: ``--abstracts``), and ``sources``: the
-documents citing the entry, as given to refs (paths or URLs), separated by ``; ``. Retractions, corrections, expressions of concern,
-withdrawals and preprint links go in ``note``.
+software, reviews, web pages). Fields follow biblatex's data model wherever it has one,
+so ``biber --validate-datamodel`` finds nothing to say but about ``sources``: ``doi``
+and ``url`` are verbatim (written as they are, never LaTeX-escaped: ``_`` and ``<``
+stay links), the PMID is ``eprint`` with ``eprinttype = {pubmed}`` (as Zotero's
+BibLaTeX export writes it), the PMCID goes in ``addendum`` (``PMCID: PMC…``, where NLM
+styles print it), ``langid`` is a biblatex language name (not ``language = {en}``,
+which biblatex prints after every title), one ``issn``, ``isbn``, ``shortjournal``,
+``date`` (ISO, full precision), no ``publisher`` on an ``@article`` and no ``url`` that
+only repeats the DOI; a corporate publisher is one name (``{Springer … and … LLC}``).
+``abstract`` only when asked (``--abstracts``); ``sources``, refs' one field of its
+own: the documents citing the entry, as given to refs (paths or URLs), separated by
+``; ``. Retractions, corrections, expressions of concern, withdrawals and preprint
+links go in ``note``.
 """
 
 from __future__ import annotations
@@ -17,9 +25,9 @@ from collections.abc import Iterable
 from refs.export import bulk
 from refs.export.entries import ExportEntry
 from refs.export.latex import to_latex
-from refs.work import STATUS_LABELS, Name, Work
+from refs.work import Name, Work, status_note
 
-__all__ = ["ENTRY_TYPES", "bibtex_entry", "entry_type", "to_bibtex"]
+__all__ = ["ENTRY_TYPES", "LANGIDS", "bibtex_entry", "entry_type", "to_bibtex"]
 
 Field = tuple[str, str]  # (name, value as written, braces included)
 
@@ -38,6 +46,24 @@ ENTRY_TYPES = {
 }
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _CONTAINER_FIELD = {"article": "journal", "incollection": "booktitle", "inproceedings": "booktitle"}
+# ISO 639-1 → biblatex language names (babel/polyglossia), for langid.
+LANGIDS = {
+    "en": "english", "de": "ngerman", "fr": "french", "es": "spanish", "it": "italian",
+    "pt": "portuguese", "nl": "dutch", "sv": "swedish", "da": "danish", "no": "norsk",
+    "nb": "norsk", "nn": "nynorsk", "fi": "finnish", "pl": "polish", "cs": "czech",
+    "sk": "slovak", "sl": "slovene", "hr": "croatian", "sr": "serbian", "ru": "russian",
+    "uk": "ukrainian", "bg": "bulgarian", "el": "greek", "tr": "turkish", "hu": "magyar",
+    "ro": "romanian", "ca": "catalan", "eu": "basque", "gl": "galician", "et": "estonian",
+    "lv": "latvian", "lt": "lithuanian", "he": "hebrew", "ko": "korean", "ja": "japanese",
+    "zh": "chinese", "ar": "arabic", "fa": "farsi", "hi": "hindi", "id": "indonesian",
+    "ms": "malay", "vi": "vietnamese", "th": "thai", "is": "icelandic", "ga": "irish",
+    "cy": "welsh", "la": "latin", "af": "afrikaans",
+}  # fmt: skip
+_PUBLISHER_FIELD = {
+    "book": "publisher", "incollection": "publisher", "inproceedings": "publisher",
+    "phdthesis": "school", "mastersthesis": "school", "techreport": "institution",
+    "misc": "organization",
+}  # fmt: skip
 
 
 def entry_type(work: Work) -> str:
@@ -67,12 +93,8 @@ def _names(names: list[Name], *, unicode: bool) -> str:
 
 def note_for(work: Work) -> str | None:
     """The human note: status events first, then preprint links."""
-    parts = []
-    for label in STATUS_LABELS:
-        events = [e for e in work.status if e.kind == label]
-        if events:
-            details = "; ".join(e.details() for e in events)
-            parts.append(f"{STATUS_LABELS[label]} ({details})")
+    status = status_note(work)
+    parts = [status] if status else []
     for rel in work.relations:
         what = (
             "Has preprint"
@@ -119,30 +141,65 @@ def _fields(entry: ExportEntry, *, unicode: bool, abstracts: bool = False) -> li
         fields.append(
             _braced("pages", "--".join(to_latex(p, unicode=True) for p in work.page.split("–")))
         )
-    if kind in {"phdthesis", "mastersthesis"}:
-        add("school", work.publisher)
-    elif kind == "techreport":
-        add("institution", work.publisher)
-    else:
-        add("publisher", work.publisher)
+    publisher_field = _PUBLISHER_FIELD.get(kind)  # an @article has none in biblatex
+    if publisher_field and work.publisher:
+        name = to_latex(work.publisher, unicode=unicode)
+        # A list field: "Springer Science and Business Media LLC" is one name, not two.
+        fields.append(_braced(publisher_field, "{" + name + "}" if " and " in name else name))
     if kind == "misc" and work.genre:
         add("type", work.genre.capitalize() if work.genre.islower() else work.genre)
-    add("doi", work.doi)
-    add("pmid", work.pmid, raw=True)
-    add("pmcid", work.pmcid, raw=True)
-    if work.url:
-        fields.append(_braced("url", to_latex(work.url, unicode=True)))
+    if work.doi:
+        fields.append(_verbatim("doi", work.doi))
+    if work.pmid:
+        fields.append(_verbatim("eprint", work.pmid))
+        fields.append(("eprinttype", "{pubmed}"))
+    if work.pmcid:
+        fields.append(_braced("addendum", f"PMCID: {work.pmcid}"))
+    if work.url and not _repeats_doi(work.url, work.doi):
+        fields.append(_verbatim("url", work.url))
     if work.issn:
-        add("issn", ", ".join(work.issn))
+        add("issn", work.issn[0])
     if work.isbn:
-        add("isbn", ", ".join(work.isbn))
-    add("language", work.language)
+        add("isbn", work.isbn[0])
+    langid = LANGIDS.get((work.language or "").split("-")[0].lower())
+    if langid:
+        fields.append(_braced("langid", langid))
     if abstracts:
         add("abstract", work.abstract)
     add("note", note_for(work))
     if entry.documents:
         add("sources", "; ".join(entry.documents))
     return fields
+
+
+def _repeats_doi(url: str, doi: str | None) -> bool:
+    if not doi:
+        return False
+    lower = url.lower()
+    for head in (
+        "https://doi.org/",
+        "http://doi.org/",
+        "https://dx.doi.org/",
+        "http://dx.doi.org/",
+    ):
+        if lower.startswith(head):
+            from urllib.parse import unquote
+
+            return unquote(lower[len(head) :]) == doi.lower()
+    return False
+
+
+def _verbatim(name: str, value: str) -> Field:
+    """A verbatim field (biblatex's doi, url, eprint): written as it is. Only braces
+    must balance in a BibTeX value; an unbalanced one is left out."""
+    depth = 0
+    for ch in value:
+        depth += (ch == "{") - (ch == "}")
+        if depth < 0:
+            break
+    if depth:
+        value = value.replace("{", "").replace("}", "")
+    return (name, "{" + value + "}")
 
 
 def _braced(name: str, value: str) -> Field:

@@ -1,7 +1,8 @@
 """Works → CSL-JSON (valid against the CSL data schema 1.0). Pure.
 
 Each item has ``id`` and ``citation-key`` (the citation key), the CSL variables the work
-has, and ``custom``: ``sources`` (the documents citing it, as given: paths or URLs),
+has (``note`` says a retraction, correction, expression of concern or withdrawal, so
+every style prints it), and ``custom``: ``sources`` (the documents citing it, as given: paths or URLs),
 ``status`` (retractions, corrections … with notice, date and reporting service),
 ``orcids`` (author name → ORCID, since CSL names cannot carry one), ``relations``
 (preprint links), ``provenance`` (the records it was built from) and, for a work found
@@ -16,7 +17,7 @@ from typing import Any
 
 from refs.export import bulk
 from refs.export.entries import ExportEntry
-from refs.work import Name
+from refs.work import Name, status_note
 
 __all__ = ["csl_entry", "to_csl_items", "to_csl_json"]
 
@@ -87,6 +88,10 @@ def to_csl_items(entries: Iterable[ExportEntry]) -> list[dict[str, Any]]:
         ):
             if value:
                 item[key] = value
+        note = status_note(w)
+        if note:
+            # CSL styles print `note`, none prints custom fields: a retraction must show.
+            item["note"] = note
         custom: dict[str, Any] = {"sources": list(entry.documents)}
         if w.status:
             custom["status"] = [e.model_dump(mode="json", exclude_none=True) for e in w.status]
