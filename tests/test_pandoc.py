@@ -93,3 +93,77 @@ def test_pandoc_citeproc_renders_without_warnings(
     assert "2024" in ritz
     joyce = next(line for line in out.splitlines() if line.startswith("Joyce"))
     assert "Streptococcus agalactiae" in joyce  # italics kept their case
+
+
+MANUSCRIPT = """---
+title: A manuscript citing by DOI, PMID and PMCID
+---
+
+Methylphenidate harms dopamine neurons [@doi:10.1371/journal.pone.0033693]. Social
+factors matter [@pmid:38147649], the same paper by its PMC id [@pmcid:PMC10769841], and
+collagen cross-linking [@https://doi.org/10.1073/pnas.1414271111].
+
+# References
+"""
+
+
+@pytest.mark.parametrize("suffix", [".json", ".bib"])
+def test_as_cited_export_renders_the_manuscript_with_no_warning(
+    replay: object, tmp_path: Path, suffix: str
+) -> None:
+    """`refs export --document paper.md --as-cited -o paper.json|bib` keys every entry as
+    the manuscript cites it, so `pandoc --citeproc` finds every citation: zero warnings,
+    every citation rendered, one entry per key (the PMID and the PMCID of one work too)."""
+    import sys
+
+    from refs.testing.replay import ReplayServer
+
+    assert isinstance(replay, ReplayServer)
+    paper = tmp_path / "paper.md"
+    paper.write_text(MANUSCRIPT, encoding="utf-8")
+    env = {
+        **os.environ,
+        **replay.environ(),
+        "REFS_CACHE": str(tmp_path / "cache"),
+        "REFS_LIBRARY": str(tmp_path / "references"),
+    }
+
+    def refs(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "refs", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            check=False,
+        )
+
+    assert refs("resolve", "-q", "paper.md").returncode == 0
+    out = refs("export", "--document", "paper.md", "--as-cited", "-o", f"paper{suffix}")
+    assert out.returncode == 0, out.stderr
+    if suffix == ".json":
+        keys = [item["id"] for item in json.loads((tmp_path / "paper.json").read_text("utf-8"))]
+        assert keys == [
+            "doi:10.1371/journal.pone.0033693",
+            "pmid:38147649",
+            "pmcid:PMC10769841",
+            "https://doi.org/10.1073/pnas.1414271111",
+        ]
+    rendered = subprocess.run(
+        [str(PANDOC), "--citeproc", "--bibliography", f"paper{suffix}", "paper.md", "-t", "plain"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=True,
+    )
+    assert rendered.stderr == ""  # no "Citeproc: citation … not found"
+    assert "???" not in rendered.stdout
+    assert "(Sadasivan et al. 2012)" in rendered.stdout
+    assert "Makris et al. 2014" in rendered.stdout
+    # The library's own keys are untouched.
+    assert "@article{sadasivan2012methylphenidate," in (
+        tmp_path / "references" / "library.bib"
+    ).read_text(encoding="utf-8")
+    bad = refs("export", "--as-cited")
+    assert bad.returncode == 2
+    assert "--document" in bad.stderr

@@ -667,6 +667,45 @@ def reject_command(
     _decide(mention, "reject", identifier, wait, quiet)
 
 
+@app.command("format")
+def format_command(
+    document: DocumentOpt = None,
+    style: Annotated[
+        str,
+        typer.Option(
+            "--style",
+            metavar="vancouver|apa|ama|nature|harvard|FILE.csl",
+            help="A citation style: a short name, a CSL repository style id, or a .csl file.",
+        ),
+    ] = "vancouver",
+    to: Annotated[
+        str, typer.Option("--to", metavar="text|html|markdown", help="Output format.")
+    ] = "text",
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output", "-o", metavar="FILE", help="Write to FILE (atomically).", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """Print formatted references: one document's in the order it cites them, or the
+    library's in alphabetical order, rendered by citeproc-py in a real CSL style.
+    Retracted, corrected and concerned works carry a notice line whatever the style."""
+    from refs.app.exporting import format_references
+    from refs.config import load_settings
+    from refs.errors import ExportError
+    from refs.export.formatted import TARGETS, style_path
+
+    if to not in TARGETS:
+        msg = f"{to!r}: expected one of {', '.join(TARGETS)}"
+        raise typer.BadParameter(msg, param_hint="--to")
+    try:
+        style_path(style)
+    except ExportError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--style") from exc
+    _emit(format_references(load_settings(), document=document, style=style, to=to), output)
+
+
 @app.command("export")
 def export_command(
     output_format: FormatOpt = None,
@@ -689,6 +728,14 @@ def export_command(
             show_default=False,
         ),
     ] = None,
+    as_cited: Annotated[
+        bool,
+        typer.Option(
+            "--as-cited",
+            help="With --document: key each entry exactly as the document cites it "
+            "(doi:10.…, pmid:…, pmcid:…, a DOI URL), one entry per key, for pandoc --citeproc.",
+        ),
+    ] = False,
     unicode: UnicodeOpt = False,
     abstracts: AbstractsOpt = False,
 ) -> None:
@@ -704,6 +751,16 @@ def export_command(
 
     settings = load_settings()
     fmt = _output_format(output_format, output)
+    if as_cited:
+        from refs.app.exporting import as_cited_pieces
+
+        if document is None:
+            msg = "--as-cited keys a document's bibliography as it cites: give --document"
+            raise typer.BadParameter(msg, param_hint="--as-cited")
+        _emit(
+            as_cited_pieces(settings, fmt, document, unicode=unicode, abstracts=abstracts), output
+        )
+        return
     _emit(
         export_pieces(settings, fmt, document=document, unicode=unicode, abstracts=abstracts),
         output,

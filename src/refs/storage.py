@@ -349,6 +349,10 @@ class Library(Protocol):
 
     def history(self, key: str) -> list[HistoryEntry]: ...
 
+    def cited_as(self, document: str) -> list[tuple[str, int]]:
+        """How ``document`` cites each work, in the order it does: (the mention's raw
+        text, the work's id), once per distinct raw text."""
+
     def store_matches(self, documents: Iterable[str], matches: Iterable[StoredMatch]) -> None:
         """Replace the matching outcomes of ``documents`` with ``matches``."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,6 +95,82 @@ def export_library(
     return "".join(
         export_pieces(settings, fmt, document=document, unicode=unicode, abstracts=abstracts)
     )
+
+
+# A pandoc citation key: begins with a letter, digit or _, then alphanumerics and internal
+# punctuation (pandoc's manual, "Citation syntax"); a DOI URL is one.
+_CITEKEY = re.compile(r"[\w][\w:.#$%&\-+?<>~/]*[\w/]|\w")
+
+
+def as_cited_entries(library: Library, document: str) -> list[ExportEntry]:
+    """One entry per way ``document`` cites a work, keyed exactly as it does
+    (``doi:10.…``, ``pmid:…``, ``pmcid:…``, a DOI URL …), in the order it cites them.
+    Mentions whose text is no citation key (a reference string matched to a work) are
+    left out: nothing in the document could use their key."""
+    check_documents(library, [document])
+    cited = [(raw, wid) for raw, wid in library.cited_as(document) if _CITEKEY.fullmatch(raw)]
+    rows = {r.work_id: r for r in library.export_rows(ids=[wid for _, wid in cited])}
+    works = {w.id: w for w in library.works(ids=list(rows))}
+    return [
+        ExportEntry(raw, works[wid].work, works[wid].documents, rows[wid].match)
+        for raw, wid in cited
+        if wid in works
+    ]
+
+
+def as_cited_pieces(
+    settings: Settings,
+    fmt: ExportFormat,
+    document: str,
+    *,
+    unicode: bool = False,
+    abstracts: bool = False,
+) -> Iterator[str]:
+    """``refs export --document D --as-cited``: the bibliography of one document, keyed
+    as it cites each work, so ``pandoc --citeproc`` finds every key."""
+    from refs.app.stores import opened_library
+    from refs.export import bulk
+
+    with opened_library(settings, must_exist=True) as library:
+        entries = as_cited_entries(library, document)
+    with bulk():
+        texts = [render_entry(e, fmt, unicode=unicode, abstracts=abstracts) for e in entries]
+    return pieces(texts, fmt)
+
+
+def format_references(
+    settings: Settings, *, document: str | None = None, style: str = "vancouver", to: str = "text"
+) -> str:
+    """``refs format``: a document's references in citation order, or the library's in
+    alphabetical order, in a CSL style; retracted and corrected works marked."""
+    from refs.app.stores import opened_library
+    from refs.export.formatted import format_entries
+
+    with opened_library(settings, must_exist=True) as library:
+        if document is None:
+            entries = library_entries(library)
+        else:
+            cited = as_cited_entries_all(library, document)
+            seen: set[int] = set()
+            entries = []
+            for wid, entry in cited:
+                if wid not in seen:  # cited twice (PMID and PMCID): listed once, where first
+                    seen.add(wid)
+                    entries.append(entry)
+    return format_entries(entries, style, to=to, sort=document is None)
+
+
+def as_cited_entries_all(library: Library, document: str) -> list[tuple[int, ExportEntry]]:
+    """Every work ``document`` cites, in citation order, with the library's keys."""
+    check_documents(library, [document])
+    order = [wid for _, wid in library.cited_as(document)]
+    rows = {r.work_id: r for r in library.export_rows(ids=order)}
+    works = {w.id: w for w in library.works(ids=list(rows))}
+    return [
+        (wid, ExportEntry(works[wid].key, works[wid].work, works[wid].documents, rows[wid].match))
+        for wid in order
+        if wid in works
+    ]
 
 
 def export_pieces(

@@ -137,6 +137,19 @@ class SQLiteLibrary:
         )
         return [HistoryEntry(int(v), float(at), str(s), json.loads(c)) for v, at, s, c in rows]
 
+    def cited_as(self, document: str) -> list[tuple[str, int]]:
+        rows = self._conn.execute(
+            "SELECT m.raw, i.work_id FROM mentions m "
+            "JOIN documents d ON d.id = m.document_id "
+            "JOIN identifiers i ON i.scheme = m.scheme AND i.value = m.value "
+            'WHERE d.source = ? ORDER BY m.start, m."end"',
+            (document,),
+        )
+        seen: dict[str, int] = {}
+        for raw, wid in rows:
+            seen.setdefault(str(raw), int(wid))
+        return list(seen.items())
+
     # ------------------------------------------------------------------ matching
 
     def store_matches(self, documents: Iterable[str], matches: Iterable[StoredMatch]) -> None:
