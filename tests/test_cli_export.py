@@ -65,12 +65,23 @@ def test_export_whole_library_and_one_document(env: dict[str, str], tmp_path: Pa
 def test_export_to_file_and_errors(env: dict[str, str], tmp_path: Path) -> None:
     """-o writes a file; an unknown document or a missing library is a clear error."""
     missing = refs(env, tmp_path, "export")
-    assert missing.returncode == 1
+    assert missing.returncode == 2  # a cron job in the wrong directory must not look green
     assert "no library at" in missing.stderr
+    for command in (["refresh", "--all"], ["refresh"], ["review"], ["format"]):
+        again = refs(env, tmp_path, *command)
+        assert again.returncode == 2, (command, again.stderr)
+        assert str(tmp_path / "references") in again.stderr
+    assert not (tmp_path / "references" / "library.sqlite").exists()  # none created
     refs(env, tmp_path, "resolve", "-q", str(EXAMPLES / "reading-list.txt"))
     out = tmp_path / "out" / "refs.json"
     assert refs(env, tmp_path, "export", "-o", str(out)).returncode == 0
     assert json.loads(out.read_text(encoding="utf-8"))[0]["citation-key"]  # .json picks CSL-JSON
+    # --library beside REFS_LIBRARY (the option wins).
+    elsewhere = {**env, "REFS_LIBRARY": str(tmp_path / "nowhere")}
+    assert (
+        refs(elsewhere, tmp_path, "--library", str(tmp_path / "references"), "export").returncode
+        == 0
+    )
     unknown = refs(env, tmp_path, "export", "--document", "nope.md")
     assert unknown.returncode == 2  # a usage mistake, as in `refs refresh --document nope.md`
     assert "'nope.md' is not a document in the library" in unknown.stderr

@@ -95,6 +95,10 @@ def test_json_report(replay: ReplayServer, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert set(report) == {"documents", "identifiers", "matches", "works", "summary", "unresolved"}
+    # Every resolved identifier is mapped to the citation key its work got.
+    keys = {i["identifier"]: i["key"] for i in report["identifiers"]}
+    assert all(keys[i] for i in keys)
+    assert keys["pmid:38147649"] == keys["pmcid:PMC10769841"] == "ritz2024social"
     assert report["summary"]["mentions"] == 5
     assert report["summary"]["resolved"] == report["summary"]["identifiers"] == 5
     # PMID 38147649 and PMC10769841 are one paper: 5 identifiers, 4 works.
@@ -110,6 +114,7 @@ def test_json_report(replay: ReplayServer, tmp_path: Path) -> None:
         "via",
         "reason",
         "stale",
+        "key",
     }
     again = json.loads(
         refs(replay, tmp_path, "resolve", "--json", "-q", str(EXAMPLES / "reading-list.txt")).stdout

@@ -19,6 +19,7 @@ from refs.errors import (
     ConfigError,
     IdentifierError,
     LockTimeout,
+    NoLibrary,
     RefsError,
     UnknownDocument,
     UnknownMention,
@@ -30,7 +31,7 @@ app = typer.Typer(
         "Turn the citations inside articles into a clean, deduplicated, always-fresh "
         "reference library (DOIs, PMIDs and PMCIDs; Crossref, DataCite, PubMed)."
     ),
-    add_completion=False,
+    add_completion=True,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -60,8 +61,33 @@ def _root(
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
+    library: Annotated[
+        str | None,
+        typer.Option(
+            "--library",
+            metavar="DIR",
+            help="The library directory [env REFS_LIBRARY; default ./references].",
+            show_default=False,
+        ),
+    ] = None,
+    config: Annotated[
+        str | None,
+        typer.Option(
+            "--config",
+            metavar="FILE",
+            help="The config file [env REFS_CONFIG].",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """refs: citations in, clean reference library out."""
+    import os
+
+    # Options before the command win over the environment, as every option does.
+    if library is not None:
+        os.environ["REFS_LIBRARY"] = library
+    if config is not None:
+        os.environ["REFS_CONFIG"] = config
 
 
 InputsArg = Annotated[
@@ -326,6 +352,14 @@ def resolve_command(
     fetch_max_bytes: FetchMaxBytes = None,
     max_bytes: MaxBytes = None,
     allow_private_urls: AllowPrivate = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            help="On a terminal too, a line per resolved identifier (not only failures).",
+        ),
+    ] = False,
     quiet: Quiet = False,
 ) -> None:
     """Extract, resolve, normalise, deduplicate and store; write the library's exports.
@@ -398,7 +432,9 @@ def resolve_command(
 
         typer.echo(json.dumps(resolve_report_json(run), ensure_ascii=False, indent=2))
     if not quiet and not json_output:
-        print_resolve_report(run)
+        # On a terminal, a person reads the progress bar and the summary; lines per
+        # identifier only for failures (or -v). Logs and pipes get every line.
+        print_resolve_report(run, per_identifier=verbose or not sys.stderr.isatty())
     elif fails:
         print_failures(run)  # --quiet silences progress and summaries, never why it failed
     if fails:
@@ -770,7 +806,9 @@ def export_command(
 def _exit_code(exc: RefsError) -> int:
     if isinstance(exc, LockTimeout):
         return EXIT_LOCKED
-    if isinstance(exc, IdentifierError | ConfigError | UnknownDocument | UnknownMention):
+    if isinstance(
+        exc, IdentifierError | ConfigError | UnknownDocument | UnknownMention | NoLibrary
+    ):
         return EXIT_USAGE
     return EXIT_FAILED
 

@@ -45,17 +45,37 @@ def write_jsonl(rows: Iterable[dict[str, Any]]) -> None:
 
 
 def print_mentions_table(mentions: list[Mention]) -> None:
-    from rich.console import Console
-    from rich.table import Table
+    """Mentions for people: one line each, readable at 80 columns. Ids are never cut
+    (they are for copying); the context takes what is left of the line; a single
+    document goes in the heading instead of a column."""
+    import shutil
 
-    table = Table(title=f"{len(mentions)} mention(s)")
-    for column in ("document", "scheme", "id", "at", "context"):
-        table.add_column(column, overflow="fold")
+    width = shutil.get_terminal_size((80, 24)).columns
+    documents = list(dict.fromkeys(m.document for m in mentions))
+    one = len(documents) <= 1
+    heading = f"{len(mentions)} mention(s)" + (
+        f" in {safe(documents[0])}" if one and documents else ""
+    )
+    ids = min(max((len(m.id) for m in mentions), default=2), 40)
+    doc_w = 0 if one else min(max(len(d) for d in documents), 18)
+    lines = [heading]
+    head = (
+        ("document".ljust(doc_w) + "  " if doc_w else "")
+        + "scheme  "
+        + "id".ljust(ids)
+        + "      at  context"
+    )
+    lines.append(head)
     for m in mentions:
-        table.add_row(
-            safe(m.document), m.scheme.value, safe(m.id), f"{m.start}-{m.end}", safe(m.context)
-        )
-    Console().print(table)
+        doc = ""
+        if doc_w:
+            name = safe(m.document)
+            doc = (name if len(name) <= doc_w else "…" + name[-(doc_w - 1) :]).ljust(doc_w) + "  "
+        left = f"{doc}{m.scheme.value:<6}  {safe(m.id):<{ids}}  {m.start:>6}  "
+        room = max(12, width - len(left))
+        context = safe(m.context)
+        lines.append(left + (context if len(context) <= room else context[: room - 1] + "…"))
+    sys.stdout.write("\n".join(lines) + "\n")
 
 
 class StderrReporter:
@@ -206,7 +226,9 @@ def resolve_report_json(run: ResolveRun) -> dict[str, Any]:
             }
             for d in run.documents
         ],
-        "identifiers": [r.to_dict() for r in report.resolutions],
+        "identifiers": [
+            {**r.to_dict(), "key": run.keys.get(r.identifier)} for r in report.resolutions
+        ],
         "matches": [match_json(o) for o in run.matching.outcomes],
         "works": [
             {
@@ -249,31 +271,35 @@ def resolve_report_json(run: ResolveRun) -> dict[str, Any]:
 
 
 def print_resolve_report(run: ResolveRun, *, per_identifier: bool = True) -> None:
-    """Per-identifier lines and a summary, for people, on stderr."""
+    """Per-identifier lines (with ``per_identifier``; failures always) and a summary,
+    for people, on stderr. Each resolved line ends with the key its work has."""
     report = run.report
     stored = run.stored
     outcomes = run.matching.outcomes
     matched = {o.identifier: o for o in outcomes if o.status == "matched" and o.identifier}
-    if per_identifier:
-        for r in report.resolutions:
-            if r.status == "resolved":
-                found = " ".join(f"{s.value}:{v}" for s, v in sorted(r.identifiers.items()))
-                stale = " [stale cached record]" if r.stale else ""
-                how = matched.get(r.identifier)
-                if how is not None:
-                    _err(
-                        f"matched    {r.identifier}  score {how.score:.2f} by {how.method} "
-                        f"({how.key}) via {r.via}: {found}{stale}"
-                    )
-                else:
-                    _err(f"resolved   {r.identifier}  via {r.via}: {found}{stale}")
+    for r in report.resolutions:
+        key = run.keys.get(r.identifier)
+        arrow = f"  → {key}" if key else ""
+        if r.status == "resolved" and not per_identifier:
+            continue
+        if r.status == "resolved":
+            found = " ".join(f"{s.value}:{v}" for s, v in sorted(r.identifiers.items()))
+            stale = " [stale cached record]" if r.stale else ""
+            how = matched.get(r.identifier)
+            if how is not None:
+                _err(
+                    f"matched    {r.identifier}  score {how.score:.2f} by {how.method} "
+                    f"({how.key}) via {r.via}: {found}{stale}{arrow}"
+                )
             else:
-                label = "not found" if r.status == "not_found" else "failed   "
-                _err(f"{label}  {r.identifier}  {r.reason}")
-        for o in outcomes:
-            if o.status != "matched":
-                text = _short(o.mention.id, 70)
-                _err(f"{o.status:<10} {o.key}  {o.reason}: {text}")
+                _err(f"resolved   {r.identifier}  via {r.via}: {found}{stale}{arrow}")
+        else:
+            label = "not found" if r.status == "not_found" else "failed   "
+            _err(f"{label}  {r.identifier}  {r.reason}")
+    for o in outcomes if per_identifier else []:
+        if o.status != "matched":
+            text = _short(o.mention.id, 70)
+            _err(f"{o.status:<10} {o.key}  {o.reason}: {text}")
     if outcomes:
         m = run.matching
         searches = ", ".join(f"{k} {v}" for k, v in m.requests.items()) or "none"

@@ -90,6 +90,14 @@ class StoreError(RefsError):
     """The library or the cache database cannot be opened, read or written."""
 
 
+class NoLibrary(StoreError):
+    """A command that reads the library was pointed at a directory that holds none."""
+
+    def __init__(self, message: str, *, path: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
 class LockTimeout(StoreError):
     """Another refs process held the library lock for longer than we may wait."""
 

@@ -299,7 +299,7 @@ def refresh(
     reporter = reporter or NullReporter()
     started = time.monotonic()
     report = RefreshReport()
-    with opened_library(settings) as library:
+    with opened_library(settings, must_exist=True) as library:
         check_documents(library, documents)
         due = library.due(older_than, documents=documents)
         cache = open_cache(settings)

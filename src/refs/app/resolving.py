@@ -386,6 +386,8 @@ class ResolveRun:
     export: str | None = None  # this run's works in the format asked for, if any
     # Citations without identifiers: what matching concluded (empty with --no-match).
     matching: Matching = field(default_factory=lambda: _matching())
+    # The citation key each resolved identifier's work has in the library.
+    keys: dict[Identifier, str] = field(default_factory=dict)
 
     @property
     def mentions(self) -> list[Mention]:
@@ -476,6 +478,8 @@ def resolve_inputs(
     run.report.resolutions = [resolutions[i] for i in unique if i in resolutions]
     with stored(settings, wait=wait) as library:
         run.stored.written = write_library_exports(library, settings)
+        held = library.holdings(identifiers=unique)
+        run.keys = {i: held.keys[w] for i, w in held.owners.items() if w in held.keys}
         if export is not None:
             run.export = render_library(
                 library, export, keys=run.stored.keys, unicode=unicode, abstracts=abstracts

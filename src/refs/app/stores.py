@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from refs.config import Settings
-from refs.errors import StoreError
 from refs.storage import Library, RecordCache
 
 __all__ = ["library_exists", "locked", "open_cache", "open_library", "opened_library", "stored"]
@@ -36,8 +35,13 @@ def open_cache(settings: Settings) -> RecordCache:
 def opened_library(settings: Settings, *, must_exist: bool = False) -> Iterator[Library]:
     """The library, closed at the end; ``must_exist`` refuses to create an empty one."""
     if must_exist and not library_exists(settings):
-        msg = f"no library at {str(settings.library)!r}: run `refs resolve` on your documents first"
-        raise StoreError(msg)
+        from refs.errors import NoLibrary
+
+        msg = (
+            f"no library at {str(settings.library)!r} (REFS_LIBRARY or --library): run "
+            "`refs resolve` on your documents first, or point refs at the library"
+        )
+        raise NoLibrary(msg, path=str(settings.library))
     library = open_library(settings)
     try:
         yield library
