@@ -703,6 +703,52 @@ def reject_command(
     _decide(mention, "reject", identifier, wait, quiet)
 
 
+@app.command("report")
+def report_command(
+    output: Annotated[
+        str,
+        typer.Option("--output", "-o", metavar="FILE.html", help="The page to write (atomically)."),
+    ],
+    documents: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--document", metavar="DOC", help="Only these documents (repeatable; default: all)."
+        ),
+    ] = None,
+    style: Annotated[
+        str, typer.Option("--style", help="The citation style of the references.")
+    ] = "vancouver",
+    quiet: Quiet = False,
+) -> None:
+    """Write one self-contained HTML page for editors: each article with its citations
+    (formatted, linked to doi.org, PubMed and PMC), badges for retracted, corrected and
+    concerned works and for unmatched or failed citations, counts at the top and a filter
+    box. No external assets: it works offline and on a phone."""
+    from pathlib import Path
+
+    from refs.app.exporting import write_report
+    from refs.config import load_settings
+    from refs.errors import ExportError
+    from refs.export.formatted import style_path
+
+    try:
+        style_path(style)
+    except ExportError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--style") from exc
+    counts = write_report(load_settings(), Path(output), documents=documents or [], style=style)
+    if not quiet:
+        detail = ", ".join(
+            f"{v} {k.replace('_', ' ')}"
+            for k, v in counts.items()
+            if k not in ("articles", "bytes")
+        )
+        typer.echo(
+            f"wrote {output} ({counts['bytes'] / 1024:.0f} KB): {counts['articles']} article(s)"
+            + (f"; {detail}" if detail else ""),
+            err=True,
+        )
+
+
 @app.command("format")
 def format_command(
     document: DocumentOpt = None,

@@ -353,6 +353,9 @@ class Library(Protocol):
         """How ``document`` cites each work, in the order it does: (the mention's raw
         text, the work's id), once per distinct raw text."""
 
+    def unresolved(self, document: str) -> list[tuple[str, str]]:
+        """The identifiers ``document`` cites that no work holds: (``scheme:value``, raw)."""
+
     def store_matches(self, documents: Iterable[str], matches: Iterable[StoredMatch]) -> None:
         """Replace the matching outcomes of ``documents`` with ``matches``."""
 

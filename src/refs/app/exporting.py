@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -171,6 +172,65 @@ def as_cited_entries_all(library: Library, document: str) -> list[tuple[int, Exp
         for wid in order
         if wid in works
     ]
+
+
+def write_report(
+    settings: Settings, output: Path, *, documents: Sequence[str] = (), style: str = "vancouver"
+) -> dict[str, int]:
+    """``refs report -o FILE``: the editors' page for these documents (all by default),
+    written atomically. Returns its counts (articles, citations, retracted …)."""
+    from refs.app.stores import opened_library
+    from refs.export.formatted import render_each
+    from refs.export.report_html import ArticleView, CitationView, ProblemView, render_report
+    from refs.files import write_atomic
+    from refs.work import STATUS_LABELS
+
+    with opened_library(settings, must_exist=True) as library:
+        check_documents(library, list(documents))
+        chosen = list(documents) or library.documents()
+        articles = []
+        for document in chosen:
+            seen: set[int] = set()
+            entries = []
+            for wid, entry in as_cited_entries_all(library, document):
+                if wid not in seen:
+                    seen.add(wid)
+                    entries.append(entry)
+            texts = dict(render_each(entries, style, html_out=True))
+            view = ArticleView(document)
+            for e in entries:
+                w = e.work
+                view.citations.append(
+                    CitationView(
+                        e.key,
+                        texts.get(e.key, html.escape(w.title or e.key)),
+                        w.doi,
+                        w.pmid,
+                        w.pmcid,
+                        [(ev.kind, ev.details()) for ev in w.status if ev.kind in STATUS_LABELS],
+                        (
+                            f"matched by {e.match['method']}"
+                            if e.match and e.match.get("method")
+                            else None
+                        ),
+                    )
+                )
+            for ident, raw in library.unresolved(document):
+                view.problems.append(ProblemView("failed", raw, f"{ident} did not resolve"))
+            for m in library.matches(document=document):
+                if m.status in ("unmatched", "failed"):
+                    view.problems.append(ProblemView(m.status, m.text, m.reason or m.status))
+            articles.append(view)
+    page = render_report(articles)
+    write_atomic(output, page, only_if_changed=False)
+    counts = {"articles": len(articles), "bytes": len(page.encode("utf-8"))}
+    for a in articles:
+        for c in a.citations:
+            for kind, _ in c.status:
+                counts[kind] = counts.get(kind, 0) + 1
+        for p in a.problems:
+            counts[p.kind] = counts.get(p.kind, 0) + 1
+    return counts
 
 
 def export_pieces(

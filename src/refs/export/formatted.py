@@ -24,7 +24,7 @@ from refs.export.csl import to_csl_items
 from refs.export.entries import ExportEntry
 from refs.work import status_note
 
-__all__ = ["STYLES", "TARGETS", "format_entries", "style_path"]
+__all__ = ["STYLES", "TARGETS", "format_entries", "render_each", "style_path"]
 
 # Short names for the styles people ask for; anything else is a file or a style id.
 STYLES = {
@@ -79,14 +79,10 @@ def _alphabetical(item: dict[str, Any]) -> tuple[str, int, str]:
     return (first.casefold(), int(year or 0), str(item.get("title") or "").casefold())
 
 
-def format_entries(
-    entries: Sequence[ExportEntry], style: str, *, to: str = "text", sort: bool = False
-) -> str:
-    """The reference list of ``entries`` in ``style`` (in the order given unless ``sort``:
-    the style's own order for a library), as plain text, HTML or Markdown."""
-    if to not in TARGETS:
-        msg = f"--to {to!r}: expected one of {', '.join(TARGETS)}"
-        raise ExportError(msg)
+def render_each(
+    entries: Sequence[ExportEntry], style: str, *, html_out: bool = False, sort: bool = False
+) -> list[tuple[str, str]]:
+    """(key, rendered entry) for each entry, in the order given (or alphabetical)."""
     from citeproc import (
         Citation,
         CitationItem,
@@ -100,7 +96,8 @@ def format_entries(
     items = [_plain(i) for i in to_csl_items(entries)]
     if sort:  # alphabetical: first author's family name, year, title
         items.sort(key=_alphabetical)
-    notes = {e.key: status_note(e.work) for e in entries}
+    if not items:
+        return []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # citeproc-py warns about CSL it does not support
         try:
@@ -108,16 +105,28 @@ def format_entries(
         except Exception as exc:
             msg = f"{path}: not a usable CSL style ({exc})"
             raise ExportError(msg) from exc
-        fmt = formatter.html if to == "html" else formatter.plain
+        fmt = formatter.html if html_out else formatter.plain
         bib = CitationStylesBibliography(csl_style, CiteProcJSON(items), fmt)
         for item in items:
             bib.register(Citation([CitationItem(item["id"])]))
-        rendered = [
-            (str(key), str(text)) for key, text in zip(bib.keys, bib.bibliography(), strict=True)
+        return [
+            (str(key), _NUMBER.sub(r"\1 ", " ".join(str(text).split())))
+            for key, text in zip(bib.keys, bib.bibliography(), strict=True)
         ]
+
+
+def format_entries(
+    entries: Sequence[ExportEntry], style: str, *, to: str = "text", sort: bool = False
+) -> str:
+    """The reference list of ``entries`` in ``style`` (in the order given unless ``sort``:
+    the style's own order for a library), as plain text, HTML or Markdown."""
+    if to not in TARGETS:
+        msg = f"--to {to!r}: expected one of {', '.join(TARGETS)}"
+        raise ExportError(msg)
+    rendered = render_each(entries, style, html_out=to == "html", sort=sort)
+    notes = {e.key: status_note(e.work) for e in entries}
     lines = []
     for key, text in rendered:
-        text = _NUMBER.sub(r"\1 ", " ".join(text.split()))  # "1.Makris" → "1. Makris"
         note = notes.get(key)
         if to == "html":
             lines.append(f'<div class="csl-entry" id="{html.escape(key)}">{text}')

@@ -150,6 +150,19 @@ class SQLiteLibrary:
             seen.setdefault(str(raw), int(wid))
         return list(seen.items())
 
+    def unresolved(self, document: str) -> list[tuple[str, str]]:
+        rows = self._conn.execute(
+            "SELECT m.scheme, m.value, m.raw FROM mentions m "
+            "JOIN documents d ON d.id = m.document_id "
+            "LEFT JOIN identifiers i ON i.scheme = m.scheme AND i.value = m.value "
+            "WHERE d.source = ? AND i.work_id IS NULL ORDER BY m.start",
+            (document,),
+        )
+        seen: dict[str, str] = {}
+        for scheme, value, raw in rows:
+            seen.setdefault(f"{scheme}:{value}", str(raw))
+        return list(seen.items())
+
     # ------------------------------------------------------------------ matching
 
     def store_matches(self, documents: Iterable[str], matches: Iterable[StoredMatch]) -> None:
