@@ -703,6 +703,63 @@ def reject_command(
     _decide(mention, "reject", identifier, wait, quiet)
 
 
+@app.command("import")
+def import_command(
+    file: Annotated[
+        str, typer.Argument(metavar="FILE.bib|FILE.json", help="A BibTeX or CSL-JSON bibliography.")
+    ],
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Print what would change; write nothing (library, cache, exports)."
+        ),
+    ] = False,
+    document: Annotated[
+        str | None,
+        typer.Option(
+            "--document",
+            metavar="NAME",
+            help="The name the file's citations go under [default: its path].",
+            show_default=False,
+        ),
+    ] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="The report as JSON on stdout.")
+    ] = False,
+    wait: WaitOpt = 30.0,
+    mailto: MailtoOpt = None,
+    quiet: Quiet = False,
+) -> None:
+    """Import an existing bibliography (BibTeX, including Better BibTeX; CSL-JSON, including
+    Zotero's): resolve each entry's DOI/PMID/PMCID (match entries without one), keep the
+    file's keys as aliases (BibTeX `ids`), and report per entry the fields refs adds and
+    those where the services disagree with the file. The file itself is never written.
+    A file that does not parse is reported by line and nothing is stored."""
+    import json
+    from pathlib import Path
+
+    from refs.app.importing import import_bibliography
+    from refs.config import load_settings
+    from refs.console import StderrReporter, print_import
+
+    settings = load_settings({"mailto": mailto})
+    _own_retry_reports()
+    report = import_bibliography(
+        settings,
+        Path(file),
+        document=document,
+        dry_run=dry_run,
+        wait=wait,
+        reporter=StderrReporter(quiet=True),
+    )
+    if json_output:
+        typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    elif not quiet:
+        print_import(report)
+    if any(e.problem for e in report.entries):
+        raise typer.Exit(EXIT_FAILED)
+
+
 @app.command("report")
 def report_command(
     output: Annotated[

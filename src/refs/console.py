@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
     from refs.app import RefreshReport, ResolveRun, Shown
+    from refs.app.importing import ImportReport
     from refs.app.matching import Suggestion
     from refs.choices import FailOn
     from refs.match.matcher import MatchOutcome
@@ -155,6 +156,30 @@ def safe(text: str) -> str:
 
 def _err(line: str = "") -> None:
     print(safe(line), file=sys.stderr)
+
+
+def print_import(report: ImportReport) -> None:
+    """Per entry: the work it became, what refs adds, where the services disagree."""
+    what = "would import" if report.dry_run else "imported"
+    for e in report.entries:
+        if e.problem:
+            print(f"{e.key} (line {e.line}): {e.problem}")
+            continue
+        alias = "" if e.work_key == e.key else f" (your key {e.key} kept as an alias)"
+        print(f"{e.key} → {e.work_key}{alias}")
+        for name, value in e.added.items():
+            print(f"    + {name}: {_short(value, 90)}")
+        for name, (mine, theirs) in e.differs.items():
+            print(
+                f"    ~ {name}: {_short(mine, 60)}  ≠  {_short(theirs, 60)} (yours is kept in your file)"
+            )
+    ok = sum(1 for e in report.entries if not e.problem)
+    print(
+        f"{what} {ok} of {len(report.entries)} entr(y/ies) as {report.document!r}"
+        + ("; nothing was written (--dry-run)" if report.dry_run else "")
+    )
+    for alias in report.refused_aliases:
+        print(f"warning: key {alias!r} already names another work; not kept as an alias")
 
 
 def print_suggestions(items: Sequence[Suggestion]) -> None:

@@ -100,6 +100,7 @@ class ExportRow:
     digest: str | None
     documents: list[str]
     match: dict[str, Any] | None = None  # how a citation without identifier found it
+    aliases: list[str] = field(default_factory=list)  # the work's other keys
 
 
 @dataclass(slots=True)
@@ -352,6 +353,10 @@ class Library(Protocol):
     def cited_as(self, document: str) -> list[tuple[str, int]]:
         """How ``document`` cites each work, in the order it does: (the mention's raw
         text, the work's id), once per distinct raw text."""
+
+    def add_aliases(self, pairs: Iterable[tuple[str, int]]) -> list[str]:
+        """Keep other keys for works (alias, work id); returns the aliases refused
+        because another work's key or alias already is that key."""
 
     def unresolved(self, document: str) -> list[tuple[str, str]]:
         """The identifiers ``document`` cites that no work holds: (``scheme:value``, raw)."""

@@ -77,9 +77,15 @@ def library_entries(
     """The library's works (or one document's, or some keys'), in key order, as export entries."""
     if document is not None:
         check_documents(library, [document])
-    found = {r.work_id: r.match for r in library.export_rows(document=document, keys=keys)}
+    rows = {r.work_id: r for r in library.export_rows(document=document, keys=keys)}
     return [
-        ExportEntry(w.key, w.work, w.documents, found.get(w.id))
+        ExportEntry(
+            w.key,
+            w.work,
+            w.documents,
+            rows[w.id].match if w.id in rows else None,
+            rows[w.id].aliases if w.id in rows else [],
+        )
         for w in library.works(document=document, keys=keys)
     ]
 
@@ -285,6 +291,8 @@ def _stamp(row: ExportRow) -> str | None:
     text = "\x1f".join([row.digest, row.key, *row.documents])
     if row.match is not None:
         text += "\x1e" + json.dumps(row.match, sort_keys=True)
+    if row.aliases:
+        text += "\x1d" + "\x1f".join(row.aliases)
     return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
@@ -353,7 +361,9 @@ class _Rendering:
                 if stamp is not None and cached is not None and cached[0] == stamp:
                     texts.append(cached[1])
                     continue
-                entry = ExportEntry(row.key, works[row.work_id], row.documents, row.match)
+                entry = ExportEntry(
+                    row.key, works[row.work_id], row.documents, row.match, row.aliases
+                )
                 text = render_entry(entry, self.fmt, unicode=self.unicode, abstracts=self.abstracts)
                 texts.append(text)
                 if stamp is not None:

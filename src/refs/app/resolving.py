@@ -426,9 +426,6 @@ def resolve_inputs(
     also finds the citations that carry no identifier and matches them first; each
     matched one joins its document's mentions with the identifier it was matched to.
     """
-    from refs.app.exporting import render_library, write_library_exports
-    from refs.app.matching import match_documents, matched_mentions, stored_match
-    from refs.app.stores import open_cache, stored
 
     reporter = reporter or NullReporter()
     paths, given = split_inputs(inputs)  # usage errors before reading anything
@@ -437,6 +434,42 @@ def resolve_inputs(
         if paths
         else []
     )
+    return resolve_documents(
+        documents,
+        given,
+        settings,
+        match=match,
+        offline=offline,
+        max_age=max_age,
+        reporter=reporter,
+        wait=wait,
+        export=export,
+        unicode=unicode,
+        abstracts=abstracts,
+    )
+
+
+def resolve_documents(
+    documents: list[DocumentResult],
+    given: list[Identifier],
+    settings: Settings,
+    *,
+    match: MatchSettings | None = None,
+    offline: bool = False,
+    max_age: float | None = None,
+    reporter: Reporter | None = None,
+    wait: float = 30.0,
+    export: ExportFormat | None = None,
+    unicode: bool = False,
+    abstracts: bool = False,
+) -> ResolveRun:
+    """:func:`resolve_inputs` for documents already read (``refs import`` builds one
+    from a bibliography's entries)."""
+    from refs.app.exporting import render_library, write_library_exports
+    from refs.app.matching import match_documents, matched_mentions, stored_match
+    from refs.app.stores import open_cache, stored
+
+    reporter = reporter or NullReporter()
     run = ResolveRun(documents, given, ResolveReport([], {}, {}, 0, 0.0))
     if match is not None and any(d.unidentified for d in documents):
         with stored(settings, wait=wait) as library:

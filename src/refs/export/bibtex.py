@@ -118,6 +118,8 @@ def _fields(entry: ExportEntry, *, unicode: bool, abstracts: bool = False) -> li
                 _braced(name, value if raw else to_latex(value, unicode=unicode, protect=protect))
             )
 
+    if entry.aliases:  # biblatex's other keys: \cite{the-old-key} still finds the entry
+        fields.append(("ids", "{" + ", ".join(a for a in entry.aliases if "," not in a) + "}"))
     if work.author:
         fields.append(_braced("author", _names(work.author, unicode=unicode)))
     if work.editor:

@@ -18,3 +18,5 @@ class ExportEntry:
     # How the work was found when a citation named no identifier (CSL custom.match):
     # {"method", "score", "query"}.
     match: dict[str, Any] | None = None
+    # The work's other keys (an imported bibliography's, renamed ones): BibTeX ``ids``.
+    aliases: list[str] = field(default_factory=list)

@@ -150,6 +150,25 @@ class SQLiteLibrary:
             seen.setdefault(str(raw), int(wid))
         return list(seen.items())
 
+    def add_aliases(self, pairs: Iterable[tuple[str, int]]) -> list[str]:
+        refused = []
+        with transaction(self._conn):
+            for alias, wid in pairs:
+                owner = self._conn.execute(
+                    "SELECT id FROM works WHERE key = ? UNION ALL "
+                    "SELECT work_id FROM key_aliases WHERE alias = ?",
+                    (alias, alias),
+                ).fetchone()
+                if owner is not None:
+                    if int(owner[0]) != wid:
+                        refused.append(alias)
+                    continue
+                self._conn.execute(
+                    "INSERT INTO key_aliases (alias, work_id) VALUES (?, ?)", (alias, wid)
+                )
+            self._conn.execute("UPDATE meta SET value = value + 1 WHERE name = 'generation'")
+        return refused
+
     def unresolved(self, document: str) -> list[tuple[str, str]]:
         rows = self._conn.execute(
             "SELECT m.scheme, m.value, m.raw FROM mentions m "

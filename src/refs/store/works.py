@@ -109,7 +109,10 @@ def read_works(
 
 
 def _export_row(
-    row: Sequence[Any], cited: dict[int, list[str]], found: dict[int, dict[str, Any]]
+    row: Sequence[Any],
+    cited: dict[int, list[str]],
+    found: dict[int, dict[str, Any]],
+    aliases: dict[int, list[str]],
 ) -> ExportRow:
     wid, key, digest = row
     return ExportRow(
@@ -118,7 +121,16 @@ def _export_row(
         digest if isinstance(digest, str) else None,
         cited.get(int(wid), []),
         found.get(int(wid)),
+        aliases.get(int(wid), []),
     )
+
+
+def aliases_by_work(conn: sqlite3.Connection) -> dict[int, list[str]]:
+    """Each work's other keys (renamed keys, keys of an imported bibliography)."""
+    out: dict[int, list[str]] = {}
+    for alias, wid in conn.execute("SELECT alias, work_id FROM key_aliases ORDER BY alias"):
+        out.setdefault(int(wid), []).append(str(alias))
+    return out
 
 
 def matched(conn: sqlite3.Connection) -> dict[int, dict[str, Any]]:
@@ -163,19 +175,21 @@ def export_rows(
         wanted_ids = sorted(set(ids))
         cited = cited_by(conn, wanted_ids)
         found = matched(conn)
+        aliases = aliases_by_work(conn)
         out = []
         for part in _chunks(wanted_ids):
             marks = ", ".join("?" for _ in part)
             query = f"SELECT id, key, digest FROM works WHERE id IN ({marks})"
-            out += [_export_row(r, cited, found) for r in conn.execute(query, part)]
+            out += [_export_row(r, cited, found, aliases) for r in conn.execute(query, part)]
         return sorted(out, key=lambda r: r.key)
     join, args = _cited_in(document)
     wanted = set(keys) if keys is not None else None
     cited = cited_by(conn)
     found = matched(conn)
+    aliases = aliases_by_work(conn)
     query = f"SELECT w.id, w.key, w.digest FROM works w{join} ORDER BY w.key"
     return [
-        _export_row(r, cited, found)
+        _export_row(r, cited, found, aliases)
         for r in conn.execute(query, args)
         if wanted is None or r[1] in wanted
     ]
