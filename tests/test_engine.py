@@ -18,6 +18,7 @@ def by_id(report: ResolveReport) -> dict[str, Resolution]:
 
 def test_one_paper_cited_three_ways_ends_with_all_its_identifiers(local: Local) -> None:
     """PMID, PMCID and DOI of one paper each resolve, and each knows the other two."""
+    local.settings = local.settings_with(complete=False)  # the first round's requests
     report = local.run(["PMID:38147649", "PMC10769841"])
     results = by_id(report)
     expected = {
@@ -63,12 +64,23 @@ def test_every_service_and_fallback(local: Local) -> None:
 
 
 def test_batches_are_full_and_few(local: Local) -> None:
-    """250 DOIs, 450 PMIDs and 201 PMCIDs take the minimum number of requests."""
+    """250 DOIs, 450 PMIDs and 201 PMCIDs take the minimum number of requests; the
+    completion round (the records' DOIs at Crossref, the DOIs' PMIDs at the ID converter)
+    takes the minimum number more."""
     dois, pmids, pmcids = local.data.synthesize(250, 450, 201, prefix="10.5555/batch")
-    report = local.run(dois + [f"PMID:{p}" for p in pmids] + pmcids)
+    ids = dois + [f"PMID:{p}" for p in pmids] + pmcids
+    local.settings = local.settings_with(complete=False)
+    report = local.run(ids)
     assert report.count("resolved") == 901
     # ceil(250/100) lists; ceil(450/200) + ceil(201/200) efetch; ceil(201/200) idconv.
     assert report.requests == {"crossref": 3, "idconv": 2, "pubmed": 5}
+    (local.settings.cache / "records.sqlite").unlink()
+    local.settings = local.settings_with(complete=True)
+    completed = local.run(ids)
+    # + ceil(651/100) lists for the 651 DOIs only PubMed or idconv named; + ceil(250/200)
+    # ID-converter requests by DOI for the 250 DOIs without a PMID (none has one here).
+    assert completed.requests == {"crossref": 3 + 7, "idconv": 2, "idconv-doi": 2, "pubmed": 5}
+    assert completed.count("resolved") == 901
 
 
 def test_rerun_is_free_and_offline_works(local: Local) -> None:
@@ -107,6 +119,7 @@ def test_not_found_is_cached_briefly(local: Local) -> None:
 
 def test_deleting_the_cache_loses_nothing_but_time(local: Local) -> None:
     """Without the cache the same identifiers resolve the same way, with requests again."""
+    local.settings = local.settings_with(complete=False)
     first = local.run([CROSSREF_DOI, "PMID:38147649"])
     (local.settings.cache / "records.sqlite").unlink()
     second = local.run([CROSSREF_DOI, "PMID:38147649"])
@@ -126,6 +139,7 @@ def test_short_dois_are_expanded_then_resolved_and_stored(local: Local) -> None:
     local.data.handles["10/aabbe"] = local.data.handles["10/aabbe"].replace(
         "10.1000/182", CROSSREF_DOI
     )
+    local.settings = local.settings_with(complete=False)
     report = local.run(["doi:10/aabbe", "doi:10/zzzzz"])
     found, missing = report.resolutions
     assert (str(found.identifier), found.status) == ("doi:10/aabbe", "resolved")
@@ -175,3 +189,36 @@ def test_a_not_found_from_another_base_url_is_asked_again(local: Local) -> None:
     again = local.run(["PMID:1", CROSSREF_DOI])
     assert again.resolutions[1].status == "resolved"
     assert "from the cache" in (again.resolutions[0].reason or "")
+
+
+def test_completion_gives_works_the_records_their_citations_did_not_ask_for(local: Local) -> None:
+    """A work cited by PMID gets Crossref's record for the DOI PubMed names; a work cited
+    by DOI gets its PMID and PMCID (ID converter by DOI) and PubMed's record. DERIVED
+    records (no recording pairs these): a Crossref work message copied from
+    pone.0033693's with only DOI/URL replaced by the DOIs PubMed names for PMIDs 38147649
+    and 29915538, and an ID-converter record copied from a genuine one with doi/pmid/pmcid
+    set to what PubMed 29915538 names."""
+    import copy
+
+    template = local.data.crossref[CROSSREF_DOI]
+    for doi in ("10.1073/pnas.2308706120", "10.3389/fphar.2018.00576"):
+        message = copy.deepcopy(template)
+        message.update({"DOI": doi, "URL": f"https://doi.org/{doi}"})
+        local.data.crossref[doi] = message
+    idconv = copy.deepcopy(next(iter(local.data.idconv.values())))
+    idconv.update({"doi": "10.3389/fphar.2018.00576", "pmid": "29915538", "pmcid": "PMC5994433"})
+    idconv.pop("versions", None)
+    local.data.idconv["PMC5994433"] = idconv
+    report = local.run(["PMID:38147649", "doi:10.3389/fphar.2018.00576"])
+    r = by_id(report)
+    services = {x.service for x in r["pmid:38147649"].records}
+    assert {"pubmed", "crossref"} <= services  # Crossref's record (and its status) joined
+    completed = r["doi:10.3389/fphar.2018.00576"]
+    assert {x.service for x in completed.records} >= {"crossref", "idconv-doi", "pubmed"}
+    assert completed.identifiers[Scheme.PMID] == "29915538"
+    assert completed.identifiers[Scheme.PMCID] == "PMC5994433"
+    # Off: only what was cited is asked.
+    local.settings = local.settings_with(complete=False)
+    (local.settings.cache / "records.sqlite").unlink()
+    plain = by_id(local.run(["PMID:38147649"]))
+    assert {x.service for x in plain["pmid:38147649"].records} == {"pubmed"}

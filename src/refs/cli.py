@@ -338,6 +338,14 @@ def resolve_command(
             show_default=False,
         ),
     ] = None,
+    no_complete: Annotated[
+        bool,
+        typer.Option(
+            "--no-complete",
+            help="Do not complete works with the identifiers their records name (a PubMed "
+            "record's DOI at Crossref, a DOI's PMID) [env REFS_COMPLETE=0].",
+        ),
+    ] = False,
     follow_links: Annotated[
         bool,
         typer.Option(
@@ -398,6 +406,7 @@ def resolve_command(
             "max_bytes": max_bytes,
             "allow_private_urls": allow_private_urls or None,
             "mailto": mailto,
+            "complete": False if no_complete else None,
         }
     )
     reporter = StderrReporter(quiet=quiet)

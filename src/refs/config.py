@@ -58,6 +58,9 @@ class Settings:
     # Services whose base URLs are all loopback addresses (a local mirror of a service,
     # the replay server) are asked without the published rate limits.
     unlimited_local: bool = False
+    # Complete every work: resolve the identifiers its records name but the documents did
+    # not (a PubMed record's DOI at Crossref; a DOI's PMID through the ID converter).
+    complete: bool = True
     # A service's answer, decoded: larger ones fail (a 300 MB answer is no record).
     max_answer_bytes: int = 64_000_000
     # Not-found answers are asked again after this many seconds.
@@ -142,7 +145,7 @@ def _setting(name: str, value: object) -> object:
             msg = f"{value!r} is not a path"
             raise ValueError(msg)
         return Path(value)
-    if name in ("allow_private_urls", "unlimited_local"):
+    if name in ("allow_private_urls", "unlimited_local", "complete"):
         if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
             return value.strip().lower() in _TRUE
         if not isinstance(value, bool):
@@ -210,6 +213,7 @@ ENV_VARS: dict[str, str] = {
     "REFS_MAX_BYTES": "max_bytes",
     "REFS_ALLOW_PRIVATE_URLS": "allow_private_urls",
     "REFS_UNLIMITED_LOCAL": "unlimited_local",
+    "REFS_COMPLETE": "complete",
     "REFS_MAX_ANSWER_BYTES": "max_answer_bytes",
     "REFS_NEGATIVE_TTL": "negative_ttl",
 }

@@ -309,6 +309,18 @@ register(
     )
 )
 
+# Completion: a DOI's PMID and PMCID, asked by DOI (no chain starts here; the engine's
+# completion round asks it for works whose records name a DOI but no PMID).
+register(
+    ServiceSpec(
+        name="idconv-doi",
+        pool="ncbi",
+        url=_URLS["idconv"],
+        fetcher="refs.resolve.idconv:IdConverterByDoi",
+        names_of="refs.records.idconv:names_of",
+    )
+)
+
 # Searches, for citations that carry no identifier (refs.match). Each search is a key
 # whose record is the service's answer: cached and rate-limited like records. They
 # serve no identifier chain and describe no work themselves (their items are

@@ -15,8 +15,11 @@ from refs.identifiers import Scheme, canonical
 __all__ = ["names_of", "names_of_record", "split_records"]
 
 
-def split_records(body: bytes | str) -> tuple[dict[str, dict[str, Any]], str | None]:
-    """An idconv JSON answer → ({PMCID: record}, top-level error message or None)."""
+def split_records(
+    body: bytes | str, *, by: Scheme = Scheme.PMCID
+) -> tuple[dict[str, dict[str, Any]], str | None]:
+    """An idconv JSON answer → ({id: record} keyed by the ``by`` scheme (what was asked),
+    top-level error message or None)."""
     data = jsonio.loads(body)
     if not isinstance(data, dict) or "status" not in data:
         msg = "not an ID converter answer"
@@ -31,11 +34,10 @@ def split_records(body: bytes | str) -> tuple[dict[str, dict[str, Any]], str | N
     for record in records:
         if not isinstance(record, dict):
             continue
-        pmcid = canonical(record.get("requested-id"), Scheme.PMCID) or canonical(
-            record.get("pmcid"), Scheme.PMCID
-        )
-        if pmcid:
-            out.setdefault(pmcid, record)
+        field = by.value
+        key = canonical(record.get("requested-id"), by) or canonical(record.get(field), by)
+        if key:
+            out.setdefault(key, record)
     return out, None
 
 

@@ -237,6 +237,91 @@ class Resolver:
         self._prefetched_names: dict[tuple[Scheme, str], list[Record]] = {}
         self._prefetched_named: set[tuple[Scheme, str]] = set()
         self.http: Http
+        # Complete every work: ask for the identifiers its records name but nobody cited.
+        self.complete = settings.complete
+
+    # ------------------------------------------------------------------ completion
+
+    async def _complete(self, resolutions: Sequence[Resolution]) -> None:
+        """The round after the first answers: a DOI that only a PubMed or ID-converter
+        record gave is asked of Crossref (DataCite for its prefixes), batched like any DOI;
+        a DOI without a PMID is asked of the ID converter by DOI (200 per request), and a
+        PMID it gives is fetched from PubMed. The records join the resolution they
+        complete (one work); a completion that finds nothing changes nothing."""
+        describing = {
+            s.name for s in REGISTRY.values() if Scheme.DOI in s.serves and s.normaliser is not None
+        }
+
+        def merge(r: Resolution, records: Iterable[Record]) -> None:
+            held = {(x.service, x.key) for x in r.records}
+            for record in records:
+                if record.status != "ok" or (record.service, record.key) in held:
+                    continue
+                r.records.append(record)
+                held.add((record.service, record.key))
+                for scheme, value in record.names.items():
+                    r.identifiers.setdefault(scheme, value)
+
+        # Every lookup is submitted before any is awaited, so the batchers fill whole
+        # batches; answers cached at any age are used (completion is best effort, and a
+        # refresh re-checks what a work holds).
+        first: list[tuple[Resolution, asyncio.Future[Lookup]]] = []
+        second: list[tuple[Resolution, asyncio.Future[Lookup]]] = []
+        # What another identifier of this run already brought (the DOI cited beside the
+        # PMID): clustering joins them into one work, nothing needs asking.
+        described = {
+            x.names.get(Scheme.DOI)
+            for r in resolutions
+            for x in r.records
+            if x.service in describing
+        }
+        with_pmid = {
+            r.identifiers.get(Scheme.DOI) for r in resolutions if Scheme.PMID in r.identifiers
+        }
+        for r in resolutions:
+            doi = r.identifiers.get(Scheme.DOI)
+            if r.status != "resolved" or not doi:
+                continue
+            if doi not in described and not any(x.service in describing for x in r.records):
+                specs = [s for s in chain(Scheme.DOI, doi) if s.name in ("crossref", "datacite")]
+                if specs and specs[0].name in self.services:
+                    first.append((r, self._submit(specs[0].name, doi)))
+            if doi not in with_pmid and "idconv-doi" in self.services:
+                second.append((r, self._submit("idconv-doi", doi)))
+        if not first and not second:
+            return
+        await asyncio.gather(*(f for _, f in first + second))
+        for r, f in first:
+            if f.result().record is not None:
+                merge(r, [f.result().record])  # type: ignore[list-item]
+        third: list[tuple[Resolution, asyncio.Future[Lookup]]] = []
+        for r, f in second:
+            record = f.result().record
+            if record is None or record.status != "ok":
+                continue
+            merge(r, [record])
+            pmid = record.names.get(Scheme.PMID)
+            if (
+                pmid
+                and "pubmed" in self.services
+                and not any(x.service == "pubmed" for x in r.records)
+            ):
+                third.append((r, self._submit("pubmed", pmid)))
+        if third:
+            await asyncio.gather(*(f for _, f in third))
+            for r, f in third:
+                if f.result().record is not None:
+                    merge(r, [f.result().record])  # type: ignore[list-item]
+
+    def _submit(self, service: str, key: str) -> asyncio.Future[Lookup]:
+        """Start a lookup now (without awaiting it); cached answers of any age count."""
+        slot = (service, key)
+        future = self._lookups.get(slot)
+        if future is None:
+            future = asyncio.get_running_loop().create_future()
+            self._lookups[slot] = future
+            self._start_lookup(service, key, future, lenient=True)
+        return future
 
     # ------------------------------------------------------------------ lookups
 
@@ -304,11 +389,14 @@ class Resolver:
             return self._prefetched.pop(slot, None)
         return self.cache.get(service, key)
 
-    def _start_lookup(self, service: str, key: str, future: asyncio.Future[Lookup]) -> None:
+    def _start_lookup(
+        self, service: str, key: str, future: asyncio.Future[Lookup], *, lenient: bool = False
+    ) -> None:
         cached = self._cached(service, key)
         if (
             cached is not None
             and cached.status == "not_found"
+            and not lenient  # completion takes any answer held: it is best effort
             and cached.base not in (None, self._base(service))
         ):
             cached = None  # "not found" at another base URL (a mistyped REFS_*_URL)
@@ -318,7 +406,7 @@ class Resolver:
                 cached, reason=f"{cached.reason or 'not found'} (from the cache, asked {when})"
             )
         now = time.time()
-        if cached is not None and (self.offline or self._fresh(cached, now)):
+        if cached is not None and (self.offline or lenient or self._fresh(cached, now)):
             self.from_cache += 1
             self._index(cached)
             stale = cached.status == "ok" and not self._fresh(cached, now)
@@ -564,6 +652,8 @@ class Resolver:
             if track:
                 self.reporter.finish(STAGE)
         resolutions = [r if r.status == "resolved" else self._rescue(r) for r in results]
+        if self.complete:
+            await self._complete(resolutions)
         return ResolveReport(
             resolutions=resolutions,
             requests=dict(sorted(self.http.requests.items())),

@@ -16,12 +16,13 @@ import httpx
 
 from refs import jsonio
 from refs.config import Settings
+from refs.identifiers import Scheme
 from refs.models import Record
 from refs.records.idconv import names_of_record, split_records
 from refs.resolve.http import Http, garbled
 from refs.resolve.service import ncbi_identity
 
-__all__ = ["IdConverter"]
+__all__ = ["IdConverter", "IdConverterByDoi"]
 
 NAME = "idconv"
 MAX_BATCH = 200
@@ -32,6 +33,8 @@ class IdConverter:
 
     name = NAME
     pool = "ncbi"
+    idtype = "pmcid"
+    by = Scheme.PMCID
 
     def __init__(self, settings: Settings) -> None:
         self.url = settings.url("idconv_url")
@@ -45,7 +48,7 @@ class IdConverter:
 
         def parse(response: httpx.Response) -> tuple[dict[str, dict[str, Any]], str | None]:
             try:
-                return split_records(response.content)
+                return split_records(response.content, by=self.by)
             except ValueError as exc:
                 raise garbled(
                     NAME, f"answered something that is not ID converter JSON ({exc})"
@@ -53,13 +56,13 @@ class IdConverter:
 
         params = {
             "ids": ",".join(keys),
-            "idtype": "pmcid",
+            "idtype": self.idtype,
             "format": "json",
             "versions": "no",
             **self.identity,
         }
         response, parsed = await http.request(
-            NAME,
+            self.name,
             "ncbi",
             "GET",
             self.url,
@@ -74,7 +77,7 @@ class IdConverter:
             if record is None or record.get("status") == "error":
                 reason = (record or {}).get("errmsg") or error or "not in PMC"
                 out[key] = Record(
-                    NAME,
+                    self.name,
                     key,
                     "not_found",
                     now,
@@ -83,7 +86,7 @@ class IdConverter:
                 )
             else:
                 out[key] = Record(
-                    NAME,
+                    self.name,
                     key,
                     "ok",
                     now,
@@ -93,3 +96,22 @@ class IdConverter:
                     names=names_of_record(record),
                 )
         return out
+
+
+class IdConverterByDoi(IdConverter):
+    """The same API asked by DOI (``idtype=doi``): a DOI's PMID and PMCID, for completing
+    works cited by DOI. DOIs holding a comma cannot stand in the comma list: one each."""
+
+    name = "idconv-doi"
+    idtype = "doi"
+    by = Scheme.DOI
+
+    def take(self, pending: Sequence[str]) -> int:
+        if "," in pending[0]:
+            return 1
+        n = 0
+        for doi in pending[:MAX_BATCH]:
+            if "," in doi:
+                break
+            n += 1
+        return max(n, 1)

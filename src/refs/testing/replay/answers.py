@@ -213,6 +213,21 @@ def _crossref_list(data: ReplayData, query: dict[str, list[str]]) -> Answer:
 def _idconv(data: ReplayData, query: dict[str, list[str]]) -> Answer:
     ids = [i.strip() for i in ",".join(query.get("ids", [])).split(",") if i.strip()]
     idtype = query.get("idtype", ["pmcid"])[0]
+    if idtype == "doi":
+        by_doi = {str(r.get("doi", "")).lower(): r for r in data.idconv.values()}
+        records = [
+            by_doi.get(d.lower())
+            or {"doi": d, "live": "false", "status": "error", "errmsg": "invalid article id"}
+            for d in ids
+        ]
+        return json_answer(
+            {
+                "status": "ok",
+                "responseDate": time.strftime("%Y-%m-%d %H:%M:%S"),
+                "request": "format=json;idtype=doi;ids=" + ",".join(ids),
+                "records": records,
+            }
+        )
     if idtype != "pmcid" and any(i.upper().startswith("PMC") for i in ids):
         message = f"ID%20type%20%27{idtype}%27%20mismatch%20for%20%27{ids[0]}%27"
         return json_answer({"status": "error", "message": message}, status=404)
