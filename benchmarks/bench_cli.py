@@ -226,6 +226,15 @@ def bench_resolve(args: argparse.Namespace, tmp: Path) -> None:
         )
         env = server.env(tmp)
         argv = [REFS, "resolve", str(doc), "--quiet"]
+        # First the run without completion (issue #12) in a cache of its own: what the
+        # completion round costs is the difference with the cold run after it.
+        plain_env = {**env, "REFS_COMPLETE": "0", "REFS_CACHE": str(tmp / "cache-plain"),
+                     "REFS_LIBRARY": str(tmp / "references-plain")}  # fmt: skip
+        before = server.stats()
+        r = run(argv, env=plain_env)
+        req = _delta(before, server.stats(), "requests")
+        line("refs resolve --no-complete (cold)", r, f"{sum(req.values())} requests = {r.wall / floor:.2f}x the floor")
+        print(f"    requests per pool: {json.dumps(req)}")
         for label in ("cold", "warm"):
             before = server.stats()
             r = run(argv, env=env)
