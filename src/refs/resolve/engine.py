@@ -278,6 +278,7 @@ class Resolver:
         with_pmid = {
             r.identifiers.get(Scheme.DOI) for r in resolutions if Scheme.PMID in r.identifiers
         }
+        planned: list[tuple[Resolution, str, str, bool]] = []  # (r, service, key, first?)
         for r in resolutions:
             doi = r.identifiers.get(Scheme.DOI)
             if r.status != "resolved" or not doi:
@@ -285,16 +286,19 @@ class Resolver:
             if doi not in described and not any(x.service in describing for x in r.records):
                 specs = [s for s in chain(Scheme.DOI, doi) if s.name in ("crossref", "datacite")]
                 if specs and specs[0].name in self.services:
-                    first.append((r, self._submit(specs[0].name, doi)))
+                    planned.append((r, specs[0].name, doi, True))
             if doi not in with_pmid and "idconv-doi" in self.services:
-                second.append((r, self._submit("idconv-doi", doi)))
+                planned.append((r, "idconv-doi", doi, False))
+        self._prefetch_slots({(service, key) for _, service, key, _ in planned})
+        for r, service, key, is_first in planned:
+            (first if is_first else second).append((r, self._submit(service, key)))
         if not first and not second:
             return
         await asyncio.gather(*(f for _, f in first + second))
         for r, f in first:
             if f.result().record is not None:
                 merge(r, [f.result().record])  # type: ignore[list-item]
-        third: list[tuple[Resolution, asyncio.Future[Lookup]]] = []
+        wanted: list[tuple[Resolution, str]] = []  # the PMIDs the ID converter gave
         for r, f in second:
             record = f.result().record
             if record is None or record.status != "ok":
@@ -306,12 +310,22 @@ class Resolver:
                 and "pubmed" in self.services
                 and not any(x.service == "pubmed" for x in r.records)
             ):
-                third.append((r, self._submit("pubmed", pmid)))
+                wanted.append((r, pmid))
+        self._prefetch_slots({("pubmed", pmid) for _, pmid in wanted})
+        third = [(r, self._submit("pubmed", pmid)) for r, pmid in wanted]
         if third:
             await asyncio.gather(*(f for _, f in third))
             for r, f in third:
                 if f.result().record is not None:
                     merge(r, [f.result().record])  # type: ignore[list-item]
+
+    def _prefetch_slots(self, slots: set[tuple[str, str]]) -> None:
+        """Read the cached records of these slots in a few queries (not one each)."""
+        slots = {s for s in slots if s not in self._lookups and s not in self._prefetched_slots}
+        if not slots:
+            return
+        self._prefetched.update(self.cache.get_many(slots, payloads=not self.lazy_payloads))
+        self._prefetched_slots |= slots
 
     def _submit(self, service: str, key: str) -> asyncio.Future[Lookup]:
         """Start a lookup now (without awaiting it); cached answers of any age count."""
