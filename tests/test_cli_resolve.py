@@ -190,6 +190,21 @@ def test_quiet_means_quiet_even_when_a_request_is_retried(
     assert result.stderr == ""
 
 
+def test_one_document_however_its_path_is_written(replay: ReplayServer, tmp_path: Path) -> None:
+    """paper.md, ./paper.md and its absolute path are one document, in resolve and in
+    every --document option."""
+    (tmp_path / "paper.md").write_text("See doi:10.1371/journal.pone.0033693.\n", "utf-8")
+    for form in ("paper.md", "./paper.md", str(tmp_path / "paper.md"), "sub/../paper.md"):
+        (tmp_path / "sub").mkdir(exist_ok=True)
+        assert refs(replay, tmp_path, "resolve", "-q", form).returncode == 0
+    exported = json.loads(refs(replay, tmp_path, "export", "--format", "csl-json").stdout)
+    assert [item["custom"]["sources"] for item in exported] == [["paper.md"]]
+    for form in ("./paper.md", str(tmp_path / "paper.md")):
+        one = refs(replay, tmp_path, "export", "--document", form)
+        assert one.returncode == 0, one.stderr
+        assert "@article{sadasivan2012methylphenidate," in one.stdout
+
+
 def test_quiet_still_says_why_it_failed(replay: ReplayServer, tmp_path: Path) -> None:
     """A cron job's --quiet run that fails names each failed identifier and unreadable
     input with its reason, one line each, and nothing else."""

@@ -47,6 +47,18 @@ class ExtractFormat(StrEnum):
     table = "table"
 
 
+def _documents(value: str | list[str] | None) -> str | list[str] | None:
+    """--document as the library names documents (paper.md, ./paper.md, its absolute
+    path: one document)."""
+    from refs.documents import document_name
+
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return [document_name(v) for v in value]
+    return document_name(value)
+
+
 def _version(value: bool) -> None:
     if value:
         from refs import __version__
@@ -468,6 +480,7 @@ def refresh(
         list[str] | None,
         typer.Option(
             "--document",
+            callback=_documents,
             metavar="DOC",
             help="Only the works this document cites (repeatable; all of them unless "
             "--older-than is given).",
@@ -591,6 +604,7 @@ DocumentOpt = Annotated[
     str | None,
     typer.Option(
         "--document",
+        callback=_documents,
         metavar="DOC",
         help="Only this document's citations (its path or URL as given to refs).",
         show_default=False,
@@ -727,6 +741,7 @@ def import_command(
         str | None,
         typer.Option(
             "--document",
+            callback=_documents,
             metavar="NAME",
             help="The name the file's citations go under [default: its path].",
             show_default=False,
@@ -778,7 +793,10 @@ def report_command(
     documents: Annotated[
         list[str] | None,
         typer.Option(
-            "--document", metavar="DOC", help="Only these documents (repeatable; default: all)."
+            "--document",
+            callback=_documents,
+            metavar="DOC",
+            help="Only these documents (repeatable; default: all).",
         ),
     ] = None,
     style: Annotated[
@@ -861,6 +879,7 @@ def export_command(
         str | None,
         typer.Option(
             "--document",
+            callback=_documents,
             metavar="DOC",
             help="Only the works this document cites (its path or URL as given to refs).",
             show_default=False,

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = [
     "FORMAT_BY_SUFFIX",
     "decode",
+    "document_name",
     "expand_inputs",
     "fetch_url",
     "is_url",
@@ -86,6 +87,24 @@ def is_url(text: str) -> bool:
     return re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", text) is not None
 
 
+def document_name(name: str) -> str:
+    """The one name of a local document however it was given: ``paper.md``,
+    ``./paper.md`` and its absolute path are one document (``paper.md``, relative to the
+    working directory when inside it, else the normalised absolute path). URLs and
+    ``-`` stay as given."""
+    if name == "-" or is_url(name):
+        return name
+    path = os.path.normpath(name)
+    if os.path.isabs(path):
+        try:
+            relative = os.path.relpath(path, os.getcwd())
+        except ValueError:  # another drive (Windows)
+            return path
+        if not relative.startswith(os.pardir):
+            return relative
+    return path
+
+
 def expand_inputs(inputs: Sequence[str], *, skip: Iterable[Path] = ()) -> Iterator[Input]:
     """Paths and URLs as given; directories walked recursively in sorted order.
 
@@ -111,9 +130,9 @@ def expand_inputs(inputs: Sequence[str], *, skip: Iterable[Path] = ()) -> Iterat
                 for name in sorted(files):
                     full = os.path.join(root, name)
                     if not name.startswith(".") and _is_regular(full):
-                        yield Input(full)
+                        yield Input(document_name(full))
         else:
-            yield Input(item)
+            yield Input(document_name(item))
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
