@@ -31,6 +31,22 @@ def normalise_record_checked(record: Record) -> tuple[Work | None, list[str]]:
     return work, [f"{record.service}:{record.key}: {p}" for p in problems]
 
 
+def _reason(exc: Exception) -> str:
+    """What was wrong, in words: a pydantic error's fields and messages without its
+    internal wording ("1 validation error for Work … Value error, …")."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors) and type(exc).__name__ == "ValidationError":
+        parts = []
+        for e in errors()[:3]:
+            where = ".".join(str(p) for p in e.get("loc", ())) or "record"
+            text = str(e.get("msg", "invalid")).removeprefix("Value error, ")
+            parts.append(f"{where}: {text}")
+        return "; ".join(parts)
+    if isinstance(exc, KeyError):
+        return f"missing field {exc}"
+    return str(exc)
+
+
 def _normalise(record: Record) -> Work | None:
     spec = REGISTRY.get(record.service)
     if record.lazy:
@@ -43,7 +59,7 @@ def _normalise(record: Record) -> Work | None:
     try:
         work = spec.normalise(record.payload, record.key, record.fetched_at)
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
-        msg = f"{record.service}:{record.key}: cannot read the record ({type(exc).__name__}: {exc})"
+        msg = f"{record.service}:{record.key}: cannot read the record ({_reason(exc)})"
         raise ValueError(msg) from exc
     if work is None:
         return None
