@@ -233,7 +233,11 @@ def bench_resolve(args: argparse.Namespace, tmp: Path) -> None:
         before = server.stats()
         r = run(argv, env=plain_env)
         req = _delta(before, server.stats(), "requests")
-        line("refs resolve --no-complete (cold)", r, f"{sum(req.values())} requests = {r.wall / floor:.2f}x the floor")
+        line(
+            "refs resolve --no-complete (cold)",
+            r,
+            f"{sum(req.values())} requests = {r.wall / floor:.2f}x the floor",
+        )
         print(f"    requests per pool: {json.dumps(req)}")
         for label in ("cold", "warm"):
             before = server.stats()

@@ -443,6 +443,7 @@ def resolve_command(
         export=_output_format(output_format, output) if wants_export else None,
         unicode=unicode,
         abstracts=abstracts,
+        keys=json_output or not quiet,  # the keys are shown in the report only
     )
     if run.export is not None:
         _emit(run.export, output)

@@ -416,6 +416,7 @@ def resolve_inputs(
     export: ExportFormat | None = None,
     unicode: bool = False,
     abstracts: bool = False,
+    keys: bool = True,
 ) -> ResolveRun:
     """``refs resolve``: extract, resolve, build works; then, under the library's lock
     (waiting up to ``wait`` seconds for it), store them and rewrite the exports.
@@ -446,6 +447,7 @@ def resolve_inputs(
         export=export,
         unicode=unicode,
         abstracts=abstracts,
+        keys=keys,
     )
 
 
@@ -462,6 +464,7 @@ def resolve_documents(
     export: ExportFormat | None = None,
     unicode: bool = False,
     abstracts: bool = False,
+    keys: bool = True,
 ) -> ResolveRun:
     """:func:`resolve_inputs` for documents already read (``refs import`` builds one
     from a bibliography's entries)."""
@@ -511,8 +514,9 @@ def resolve_documents(
     run.report.resolutions = [resolutions[i] for i in unique if i in resolutions]
     with stored(settings, wait=wait) as library:
         run.stored.written = write_library_exports(library, settings)
-        held = library.holdings(identifiers=unique)
-        run.keys = {i: held.keys[w] for i, w in held.owners.items() if w in held.keys}
+        if keys:  # each identifier's citation key, for the report (skipped when not shown)
+            held = library.holdings(identifiers=unique)
+            run.keys = {i: held.keys[w] for i, w in held.owners.items() if w in held.keys}
         if export is not None:
             run.export = render_library(
                 library, export, keys=run.stored.keys, unicode=unicode, abstracts=abstracts

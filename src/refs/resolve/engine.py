@@ -407,10 +407,15 @@ class Resolver:
         self, service: str, key: str, future: asyncio.Future[Lookup], *, lenient: bool = False
     ) -> None:
         cached = self._cached(service, key)
+        if lenient and cached is not None:
+            # Completion: any answer held will do, as it is (its reason is never shown).
+            self.from_cache += 1
+            self._index(cached)
+            future.set_result(Lookup(record=cached, cached=True))
+            return
         if (
             cached is not None
             and cached.status == "not_found"
-            and not lenient  # completion takes any answer held: it is best effort
             and cached.base not in (None, self._base(service))
         ):
             cached = None  # "not found" at another base URL (a mistyped REFS_*_URL)
@@ -420,7 +425,7 @@ class Resolver:
                 cached, reason=f"{cached.reason or 'not found'} (from the cache, asked {when})"
             )
         now = time.time()
-        if cached is not None and (self.offline or lenient or self._fresh(cached, now)):
+        if cached is not None and (self.offline or self._fresh(cached, now)):
             self.from_cache += 1
             self._index(cached)
             stale = cached.status == "ok" and not self._fresh(cached, now)
