@@ -110,6 +110,13 @@ def test_bbt_bibtex_imports_with_keys_kept_and_changes_reported(refs, tmp_path: 
     library = (tmp_path / "references" / "library.bib").read_text(encoding="utf-8")
     assert "ids = {ritzSocialAnxietyDisorderassociated2024}" in library
     assert "ids = {sadasivanMethylphenidateExposureInduces2012}" in library
+    # The page the user set is the one exported (a person set it); --update-fields
+    # exports the services' instead.
+    csl = json.loads((tmp_path / "references" / "library.json").read_text(encoding="utf-8"))
+    assert next(i for i in csl if i["id"] == "ritz2024social")["page"] == "1–10"
+    assert refs("import", "--update-fields", "mine.bib").returncode == 0
+    csl = json.loads((tmp_path / "references" / "library.json").read_text(encoding="utf-8"))
+    assert next(i for i in csl if i["id"] == "ritz2024social")["page"] == "e2308706120"
     # The file is a document of the library: refresh watches its works.
     cited = json.loads(refs("export", "--format", "csl-json", "--document", "mine.bib").stdout)
     assert {i["id"] for i in cited} == {"ritz2024social", "sadasivan2012methylphenidate"}

@@ -24,6 +24,7 @@ def test_migrations_are_recorded_and_bad_files_refused(tmp_path: Path) -> None:
             "0005_digests_and_fingerprints",
             "0006_rendered_entries",
             "0007_matches_and_decisions",
+            "0008_overrides",
         ]
     bad = tmp_path / "bad"
     bad.mkdir()

@@ -748,6 +748,14 @@ def import_command(
             show_default=False,
         ),
     ] = None,
+    update_fields: Annotated[
+        bool,
+        typer.Option(
+            "--update-fields",
+            help="Where the services disagree with a field your file sets, export the "
+            "services' value (default: yours is kept).",
+        ),
+    ] = False,
     json_output: Annotated[
         bool, typer.Option("--json", help="The report as JSON on stdout.")
     ] = False,
@@ -774,6 +782,7 @@ def import_command(
         Path(file),
         document=document,
         dry_run=dry_run,
+        update_fields=update_fields,
         wait=wait,
         reporter=StderrReporter(quiet=True),
     )

@@ -173,6 +173,12 @@ def print_import(report: ImportReport) -> None:
             print(
                 f"    ~ {name}: {_short(mine, 60)}  ≠  {_short(theirs, 60)} (yours is kept in your file)"
             )
+    if any(e.differs for e in report.entries):
+        print(
+            "  (~: your value is exported; --update-fields exports the services' instead)"
+            if not report.update_fields
+            else "  (~: the services' value is exported, as --update-fields asks)"
+        )
     ok = sum(1 for e in report.entries if not e.problem)
     print(
         f"{what} {ok} of {len(report.entries)} entr(y/ies) as {report.document!r}"

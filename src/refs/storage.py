@@ -101,6 +101,9 @@ class ExportRow:
     documents: list[str]
     match: dict[str, Any] | None = None  # how a citation without identifier found it
     aliases: list[str] = field(default_factory=list)  # the work's other keys
+    # Fields a person set (an imported bibliography's values), shown instead of the
+    # services': {"title": "…", "page": "…"}.
+    overrides: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -353,6 +356,9 @@ class Library(Protocol):
     def cited_as(self, document: str) -> list[tuple[str, int]]:
         """How ``document`` cites each work, in the order it does: (the mention's raw
         text, the work's id), once per distinct raw text."""
+
+    def set_overrides(self, work_id: int, values: dict[str, str], source: str) -> None:
+        """Replace what ``source`` set for a work (an empty dict clears it)."""
 
     def add_aliases(self, pairs: Iterable[tuple[str, int]]) -> list[str]:
         """Keep other keys for works (alias, work id); returns the aliases refused

@@ -248,3 +248,25 @@ def status_note(work: Work) -> str | None:
         if events:
             parts.append(f"{STATUS_LABELS[label]} ({'; '.join(e.details() for e in events)})")
     return ". ".join(parts) or None
+
+
+# Fields a person may set for a work (an imported bibliography's values).
+OVERRIDABLE = ("title", "container", "volume", "issue", "page", "year")
+
+
+def with_overrides(work: Work, overrides: dict[str, str]) -> Work:
+    """The work as a person set it: their values for the fields they gave."""
+    if not overrides:
+        return work
+    update: dict[str, Any] = {}
+    for name, value in overrides.items():
+        if name == "container":
+            update["container_title"] = value
+        elif name == "year":
+            if value[:4].isdigit():
+                parts = list(work.issued.parts) if work.issued else [int(value[:4])]
+                parts[0] = int(value[:4])
+                update["issued"] = DateParts(parts=parts)
+        elif name in ("title", "volume", "issue", "page"):
+            update[name] = value
+    return work.model_copy(update=update)

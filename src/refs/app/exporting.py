@@ -16,7 +16,7 @@ from refs.config import Settings
 from refs.errors import ExportError, UnknownDocument
 from refs.export.entries import ExportEntry
 from refs.storage import ExportRow, Library
-from refs.work import Work
+from refs.work import Work, with_overrides
 
 T = TypeVar("T")
 
@@ -81,7 +81,7 @@ def library_entries(
     return [
         ExportEntry(
             w.key,
-            w.work,
+            with_overrides(w.work, rows[w.id].overrides) if w.id in rows else w.work,
             w.documents,
             rows[w.id].match if w.id in rows else None,
             rows[w.id].aliases if w.id in rows else [],
@@ -119,7 +119,12 @@ def as_cited_entries(library: Library, document: str) -> list[ExportEntry]:
     rows = {r.work_id: r for r in library.export_rows(ids=[wid for _, wid in cited])}
     works = {w.id: w for w in library.works(ids=list(rows))}
     return [
-        ExportEntry(raw, works[wid].work, works[wid].documents, rows[wid].match)
+        ExportEntry(
+            raw,
+            with_overrides(works[wid].work, rows[wid].overrides),
+            works[wid].documents,
+            rows[wid].match,
+        )
         for raw, wid in cited
         if wid in works
     ]
@@ -174,7 +179,15 @@ def as_cited_entries_all(library: Library, document: str) -> list[tuple[int, Exp
     rows = {r.work_id: r for r in library.export_rows(ids=order)}
     works = {w.id: w for w in library.works(ids=list(rows))}
     return [
-        (wid, ExportEntry(works[wid].key, works[wid].work, works[wid].documents, rows[wid].match))
+        (
+            wid,
+            ExportEntry(
+                works[wid].key,
+                with_overrides(works[wid].work, rows[wid].overrides),
+                works[wid].documents,
+                rows[wid].match,
+            ),
+        )
         for wid in order
         if wid in works
     ]
@@ -293,6 +306,8 @@ def _stamp(row: ExportRow) -> str | None:
         text += "\x1e" + json.dumps(row.match, sort_keys=True)
     if row.aliases:
         text += "\x1d" + "\x1f".join(row.aliases)
+    if row.overrides:
+        text += "\x1c" + json.dumps(row.overrides, sort_keys=True)
     return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
@@ -361,9 +376,8 @@ class _Rendering:
                 if stamp is not None and cached is not None and cached[0] == stamp:
                     texts.append(cached[1])
                     continue
-                entry = ExportEntry(
-                    row.key, works[row.work_id], row.documents, row.match, row.aliases
-                )
+                work = with_overrides(works[row.work_id], row.overrides)
+                entry = ExportEntry(row.key, work, row.documents, row.match, row.aliases)
                 text = render_entry(entry, self.fmt, unicode=self.unicode, abstracts=self.abstracts)
                 texts.append(text)
                 if stamp is not None:

@@ -7,7 +7,8 @@ its fields. The file becomes a document of the library (``--document NAME``, def
 its path), whose citations are its entries: so refresh watches them for retractions.
 The user's keys become aliases of the works (BibTeX ``ids``), so documents citing them
 still compile. Each entry is reported: the work it became, the fields refs adds and the
-fields where the services disagree with the file. A file that does not parse is
+fields where the services disagree with the file; for those, the library's exports keep
+the user's values (a person set them) unless ``--update-fields`` asks for the services'. A file that does not parse is
 reported by line and nothing is stored; ``--dry-run`` works on a throw-away copy of the
 library and cache and writes nothing.
 """
@@ -83,6 +84,7 @@ class ImportReport:
     entries: list[ImportedEntry]
     dry_run: bool
     refused_aliases: list[str] = field(default_factory=list)
+    update_fields: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -311,6 +313,7 @@ def import_bibliography(
     *,
     document: str | None = None,
     dry_run: bool = False,
+    update_fields: bool = False,
     wait: float = 30.0,
     reporter: Any = None,
 ) -> ImportReport:
@@ -349,7 +352,7 @@ def import_bibliography(
             [result], [], settings, match=MatchSettings(), wait=wait, reporter=reporter
         )
         matched = {o.mention.raw: o.identifier for o in run.matching.outcomes if o.identifier}
-        report = ImportReport(name, entries, dry_run)
+        report = ImportReport(name, entries, dry_run, update_fields=update_fields)
         with stored(settings, wait=wait) as library:
             idents = [i for e in entries for i in e.identifiers] + list(matched.values())
             held = library.holdings(identifiers=idents)
@@ -388,7 +391,17 @@ def import_bibliography(
                     elif mine and theirs and not _same(mine, theirs):
                         e.differs[field_name] = (mine, theirs)
             report.refused_aliases = library.add_aliases(aliases) if aliases else []
-            if aliases:
+            # The fields the user set and the services disagree with: kept as the user's
+            # in the library's exports, unless they asked for the services' values.
+            from refs.work import OVERRIDABLE
+
+            for e in entries:
+                if e.work_key is None:
+                    continue
+                wid = next(w.id for w in works.values() if w.key == e.work_key)
+                kept = {k: pair[0] for k, pair in e.differs.items() if k in OVERRIDABLE}
+                library.set_overrides(wid, {} if update_fields else kept, f"import:{name}")
+            if aliases or any(e.differs for e in entries):
                 from refs.app.exporting import write_library_exports
 
                 write_library_exports(library, settings)

@@ -150,6 +150,17 @@ class SQLiteLibrary:
             seen.setdefault(str(raw), int(wid))
         return list(seen.items())
 
+    def set_overrides(self, work_id: int, values: dict[str, str], source: str) -> None:
+        with transaction(self._conn):
+            self._conn.execute(
+                "DELETE FROM overrides WHERE work_id = ? AND source = ?", (work_id, source)
+            )
+            self._conn.executemany(
+                "INSERT OR REPLACE INTO overrides (work_id, field, value, source) VALUES (?, ?, ?, ?)",
+                [(work_id, k, v, source) for k, v in sorted(values.items())],
+            )
+            self._conn.execute("UPDATE meta SET value = value + 1 WHERE name = 'generation'")
+
     def add_aliases(self, pairs: Iterable[tuple[str, int]]) -> list[str]:
         refused = []
         with transaction(self._conn):

@@ -194,6 +194,20 @@ def _v7(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v8(conn: sqlite3.Connection) -> None:
+    """Values a person set for a work (from an imported bibliography) that exports show
+    instead of the services' (refs import without --update-fields)."""
+    conn.execute(
+        """CREATE TABLE overrides (
+            work_id INTEGER NOT NULL REFERENCES works(id) ON DELETE CASCADE,
+            field TEXT NOT NULL,
+            value TEXT NOT NULL,
+            source TEXT NOT NULL,
+            PRIMARY KEY (work_id, field)
+        )"""
+    )
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_library", _v1),
     ("0002_refresh_outbox", _v2),
@@ -202,4 +216,5 @@ MIGRATIONS: list[Migration] = [
     ("0005_digests_and_fingerprints", _v5),
     ("0006_rendered_entries", _v6),
     ("0007_matches_and_decisions", _v7),
+    ("0008_overrides", _v8),
 ]

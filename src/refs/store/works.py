@@ -113,6 +113,7 @@ def _export_row(
     cited: dict[int, list[str]],
     found: dict[int, dict[str, Any]],
     aliases: dict[int, list[str]],
+    overrides: dict[int, dict[str, str]] | None = None,
 ) -> ExportRow:
     wid, key, digest = row
     return ExportRow(
@@ -122,7 +123,17 @@ def _export_row(
         cited.get(int(wid), []),
         found.get(int(wid)),
         aliases.get(int(wid), []),
+        (overrides or {}).get(int(wid), {}),
     )
+
+
+def overrides_by_work(conn: sqlite3.Connection) -> dict[int, dict[str, str]]:
+    out: dict[int, dict[str, str]] = {}
+    for wid, name, value in conn.execute(
+        "SELECT work_id, field, value FROM overrides ORDER BY work_id, field"
+    ):
+        out.setdefault(int(wid), {})[str(name)] = str(value)
+    return out
 
 
 def aliases_by_work(conn: sqlite3.Connection) -> dict[int, list[str]]:
@@ -176,20 +187,24 @@ def export_rows(
         cited = cited_by(conn, wanted_ids)
         found = matched(conn)
         aliases = aliases_by_work(conn)
+        overrides = overrides_by_work(conn)
         out = []
         for part in _chunks(wanted_ids):
             marks = ", ".join("?" for _ in part)
             query = f"SELECT id, key, digest FROM works WHERE id IN ({marks})"
-            out += [_export_row(r, cited, found, aliases) for r in conn.execute(query, part)]
+            out += [
+                _export_row(r, cited, found, aliases, overrides) for r in conn.execute(query, part)
+            ]
         return sorted(out, key=lambda r: r.key)
     join, args = _cited_in(document)
     wanted = set(keys) if keys is not None else None
     cited = cited_by(conn)
     found = matched(conn)
     aliases = aliases_by_work(conn)
+    overrides = overrides_by_work(conn)
     query = f"SELECT w.id, w.key, w.digest FROM works w{join} ORDER BY w.key"
     return [
-        _export_row(r, cited, found, aliases)
+        _export_row(r, cited, found, aliases, overrides)
         for r in conn.execute(query, args)
         if wanted is None or r[1] in wanted
     ]
