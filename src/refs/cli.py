@@ -628,27 +628,11 @@ def review_command(
     """
     from refs.app.matching import review
     from refs.config import load_settings
-    from refs.console import print_review, write_jsonl
+    from refs.console import print_review, stored_match_json, write_jsonl
 
     items = review(load_settings(), document=document)
     if json_output:
-        write_jsonl(
-            {
-                "mention": m.key,
-                "document": m.document,
-                "scheme": m.scheme,
-                "text": m.text,
-                "context": m.context,
-                "status": m.status,
-                "identifier": m.identifier,
-                "method": m.method,
-                "score": m.score,
-                "query": m.query,
-                "reason": m.reason,
-                "candidates": m.candidates,
-            }
-            for m in items
-        )
+        write_jsonl(stored_match_json(m) for m in items)
     else:
         print_review(items)
 

@@ -207,6 +207,24 @@ def print_suggestions(items: Sequence[Suggestion]) -> None:
     print(f"{len(items)} passage(s); suggestions only: check them, then `refs resolve IDENTIFIER`")
 
 
+def stored_match_json(m: StoredMatch) -> dict[str, Any]:
+    """A stored citation without identifier, as ``refs review --json`` prints it."""
+    return {
+        "mention": m.key,
+        "document": m.document,
+        "scheme": m.scheme,
+        "text": m.text,
+        "context": m.context,
+        "status": m.status,
+        "identifier": m.identifier,
+        "method": m.method,
+        "score": m.score,
+        "query": m.query,
+        "reason": m.reason,
+        "candidates": m.candidates,
+    }
+
+
 def print_review(items: Sequence[StoredMatch]) -> None:
     """Citations that need a person, with their best candidates, on stdout."""
     if not items:

@@ -109,18 +109,23 @@ def export_library(
 _CITEKEY = re.compile(r"[\w][\w:.#$%&\-+?<>~/]*[\w/]|\w")
 
 
-def as_cited_entries(library: Library, document: str) -> list[ExportEntry]:
-    """One entry per way ``document`` cites a work, keyed exactly as it does
-    (``doi:10.…``, ``pmid:…``, ``pmcid:…``, a DOI URL …), in the order it cites them.
-    Mentions whose text is no citation key (a reference string matched to a work) are
-    left out: nothing in the document could use their key."""
+def _cited_entries(library: Library, document: str, *, as_cited: bool) -> list[ExportEntry]:
+    """The works ``document`` cites, in the order it cites them: with ``as_cited``, one
+    entry per way it cites a work, keyed exactly as it does (``doi:10.…``, ``pmid:…``,
+    ``pmcid:…``, a DOI URL …; a mention whose text is no citation key, a reference string
+    matched to a work, is left out: nothing in the document could use its key); else one
+    entry per work, keyed as in the library, where it is first cited."""
     check_documents(library, [document])
-    cited = [(raw, wid) for raw, wid in library.cited_as(document) if _CITEKEY.fullmatch(raw)]
+    cited = library.cited_as(document)
+    if as_cited:
+        cited = [(raw, wid) for raw, wid in cited if _CITEKEY.fullmatch(raw)]
+    else:
+        cited = [("", wid) for wid in dict.fromkeys(wid for _, wid in cited)]
     rows = {r.work_id: r for r in library.export_rows(ids=[wid for _, wid in cited])}
     works = {w.id: w for w in library.works(ids=list(rows))}
     return [
         ExportEntry(
-            raw,
+            raw if as_cited else works[wid].key,
             with_overrides(works[wid].work, rows[wid].overrides),
             works[wid].documents,
             rows[wid].match,
@@ -144,7 +149,7 @@ def as_cited_pieces(
     from refs.export import bulk
 
     with opened_library(settings, must_exist=True) as library:
-        entries = as_cited_entries(library, document)
+        entries = _cited_entries(library, document, as_cited=True)
     with bulk():
         texts = [render_entry(e, fmt, unicode=unicode, abstracts=abstracts) for e in entries]
     return pieces(texts, fmt)
@@ -161,36 +166,9 @@ def format_references(
     with opened_library(settings, must_exist=True) as library:
         if document is None:
             entries = library_entries(library)
-        else:
-            cited = as_cited_entries_all(library, document)
-            seen: set[int] = set()
-            entries = []
-            for wid, entry in cited:
-                if wid not in seen:  # cited twice (PMID and PMCID): listed once, where first
-                    seen.add(wid)
-                    entries.append(entry)
+        else:  # a work cited twice (PMID and PMCID) is listed once, where first cited
+            entries = _cited_entries(library, document, as_cited=False)
     return format_entries(entries, style, to=to, sort=document is None)
-
-
-def as_cited_entries_all(library: Library, document: str) -> list[tuple[int, ExportEntry]]:
-    """Every work ``document`` cites, in citation order, with the library's keys."""
-    check_documents(library, [document])
-    order = [wid for _, wid in library.cited_as(document)]
-    rows = {r.work_id: r for r in library.export_rows(ids=order)}
-    works = {w.id: w for w in library.works(ids=list(rows))}
-    return [
-        (
-            wid,
-            ExportEntry(
-                works[wid].key,
-                with_overrides(works[wid].work, rows[wid].overrides),
-                works[wid].documents,
-                rows[wid].match,
-            ),
-        )
-        for wid in order
-        if wid in works
-    ]
 
 
 def write_report(
@@ -209,12 +187,7 @@ def write_report(
         chosen = list(documents) or library.documents()
         articles = []
         for document in chosen:
-            seen: set[int] = set()
-            entries = []
-            for wid, entry in as_cited_entries_all(library, document):
-                if wid not in seen:
-                    seen.add(wid)
-                    entries.append(entry)
+            entries = _cited_entries(library, document, as_cited=False)
             texts = dict(render_each(entries, style, html_out=True))
             view = ArticleView(document)
             for e in entries:

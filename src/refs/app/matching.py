@@ -11,6 +11,7 @@ documents, which then flow through the pipeline as written identifiers do.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import re
 import threading
@@ -283,7 +284,7 @@ def record_decision(
         stored_decision = library.decide(decision)
         match = known[mention]
         if stored_decision.verdict == "accept":
-            updated = dataclasses_replace(
+            updated = dataclasses.replace(
                 match,
                 status="matched",
                 identifier=stored_decision.identifier,
@@ -292,7 +293,7 @@ def record_decision(
                 reason=None,
             )
         elif stored_decision.verdict == "reject":
-            updated = dataclasses_replace(
+            updated = dataclasses.replace(
                 match,
                 status="rejected",
                 identifier=None,
@@ -301,7 +302,7 @@ def record_decision(
                 reason="a person rejected every match",
             )
         elif match.identifier in stored_decision.rejected:
-            updated = dataclasses_replace(
+            updated = dataclasses.replace(
                 match,
                 status="unmatched",
                 identifier=None,
@@ -313,12 +314,6 @@ def record_decision(
             updated = match
         library.store_matches([], [updated])
         return updated, stored_decision
-
-
-def dataclasses_replace(match: StoredMatch, **changes: object) -> StoredMatch:
-    import dataclasses
-
-    return dataclasses.replace(match, **changes)  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------- described studies

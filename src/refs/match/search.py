@@ -76,6 +76,38 @@ def _record(service: str, key: str, response: httpx.Response, payload: str, now:
     )
 
 
+class _Search(OneByOne):
+    """A search endpoint asked once per key (the query as sent): a GET of ``url`` with
+    ``params(key)``; ``check`` raises ValueError for a body that is not an answer (it is
+    then retried as garbled); the record's payload is the body as received."""
+
+    url: str
+    what: str  # what an answer is, for the garbled-answer message
+
+    def params(self, key: str) -> dict[str, str]:
+        raise NotImplementedError
+
+    def check(self, body: bytes) -> None:
+        raise NotImplementedError
+
+    async def fetch_one(self, http: Http, key: str, now: float) -> Record:
+        def parse(response: httpx.Response) -> str:
+            try:
+                self.check(response.content)
+            except ValueError as exc:
+                raise garbled(
+                    self.name, f"answered something that is not {self.what} ({exc})"
+                ) from exc
+            return response.text
+
+        response, payload = await http.request(
+            self.name, self.pool, "GET", self.url, params=self.params(key), validate=parse
+        )
+        if payload is None:
+            return Record(self.name, key, "not_found", now, http_status=404, reason="no such route")
+        return _record(self.name, key, response, payload, time.time())
+
+
 # ---------------------------------------------------------------- Crossref
 
 
@@ -142,35 +174,25 @@ def candidate_of(
     )
 
 
-class CrossrefBibliographic(OneByOne):
+class CrossrefBibliographic(_Search):
     """Crossref's bibliographic search: the key is the reference string."""
 
     name = "crossref-bibliographic"
     pool = "crossref-list"
+    what = "a work list"
 
     def __init__(self, settings: Settings) -> None:
-        self.base = settings.url("crossref_url")
+        self.url = f"{settings.url('crossref_url')}/works"
         self.mailto = settings.mailto
 
-    async def fetch_one(self, http: Http, key: str, now: float) -> Record:
-        def parse(response: httpx.Response) -> str:
-            try:
-                crossref_items(response.content)
-            except ValueError as exc:
-                raise garbled(
-                    self.name, f"answered something that is not a work list ({exc})"
-                ) from exc
-            return response.text
-
+    def params(self, key: str) -> dict[str, str]:
         params = {"query.bibliographic": key, "rows": str(ROWS)}
         if self.mailto:
             params["mailto"] = self.mailto
-        response, payload = await http.request(
-            self.name, self.pool, "GET", f"{self.base}/works", params=params, validate=parse
-        )
-        if payload is None:
-            return Record(self.name, key, "not_found", now, http_status=404, reason="no such route")
-        return _record(self.name, key, response, payload, time.time())
+        return params
+
+    def check(self, body: bytes) -> None:
+        crossref_items(body)
 
 
 # Elsevier PIIs: S + ISSN (with X) + (yy) + 5 digits + check character.
@@ -285,59 +307,42 @@ def ecitmatch_pmids(payload: str) -> list[str]:
     return out
 
 
-class PubMedSearch(OneByOne):
+class PubMedSearch(_Search):
     """E-utilities esearch on PubMed: the key is the term as sent."""
 
     name = "pubmed-esearch"
     pool = "ncbi"
+    what = "an esearch result"
 
     def __init__(self, settings: Settings) -> None:
         self.url = f"{settings.url('eutils_url')}/esearch.fcgi"
         self.identity = ncbi_identity(settings.mailto, settings.ncbi_api_key)
 
-    async def fetch_one(self, http: Http, key: str, now: float) -> Record:
-        def parse(response: httpx.Response) -> str:
-            try:
-                esearch_pmids(response.content)
-            except ValueError as exc:
-                raise garbled(
-                    self.name, f"answered something that is not an esearch result ({exc})"
-                ) from exc
-            return response.text
+    def params(self, key: str) -> dict[str, str]:
+        return {"db": "pubmed", "term": key, "retmax": str(PUBMED_ROWS), **self.identity}
 
-        params = {"db": "pubmed", "term": key, "retmax": str(PUBMED_ROWS), **self.identity}
-        response, payload = await http.request(
-            self.name, self.pool, "GET", self.url, params=params, validate=parse
-        )
-        if payload is None:
-            return Record(self.name, key, "not_found", now, http_status=404, reason="no such route")
-        return _record(self.name, key, response, payload, time.time())
+    def check(self, body: bytes) -> None:
+        esearch_pmids(body)
 
 
-class PubMedCitmatch(OneByOne):
+class PubMedCitmatch(_Search):
     """E-utilities ecitmatch: the key is one ``bdata`` line."""
 
     name = "pubmed-ecitmatch"
     pool = "ncbi"
+    what = "citation lines"
 
     def __init__(self, settings: Settings) -> None:
         self.url = f"{settings.url('eutils_url')}/ecitmatch.cgi"
         self.identity = ncbi_identity(settings.mailto, settings.ncbi_api_key)
 
-    async def fetch_one(self, http: Http, key: str, now: float) -> Record:
-        def parse(response: httpx.Response) -> str:
-            text = response.text
-            if "<html" in text[:200].lower():
-                raise garbled(self.name, "answered an HTML page instead of citation lines")
-            return text
+    def params(self, key: str) -> dict[str, str]:
+        return {"db": "pubmed", "retmode": "xml", "bdata": key, **self.identity}
 
-        params = {"db": "pubmed", "retmode": "xml", "bdata": key, **self.identity}
-        response, payload = await http.request(
-            self.name, self.pool, "GET", self.url, params=params, validate=parse
-        )
-        if payload is None:
-            return Record(self.name, key, "not_found", now, http_status=404, reason="no such route")
-        return _record(self.name, key, response, payload, time.time())
+    def check(self, body: bytes) -> None:
+        if b"<html" in body[:200].lower():
+            msg = "an HTML page"
+            raise ValueError(msg)
 
 
 # ---------------------------------------------------------------- Europe PMC
@@ -418,34 +423,23 @@ def europepmc_texts(payload: str) -> dict[str, str]:
     return out
 
 
-class EuropePmc(OneByOne):
+class EuropePmc(_Search):
     """Europe PMC's REST search: the key is the query as sent."""
 
     name = "europepmc"
     pool = "europepmc"
+    what = "a search result"
 
     def __init__(self, settings: Settings) -> None:
         self.url = f"{settings.url('europepmc_url')}/search"
 
-    async def fetch_one(self, http: Http, key: str, now: float) -> Record:
-        def parse(response: httpx.Response) -> str:
-            try:
-                europepmc_results(response.content)
-            except ValueError as exc:
-                raise garbled(
-                    self.name, f"answered something that is not a search result ({exc})"
-                ) from exc
-            return response.text
-
-        params = {
+    def params(self, key: str) -> dict[str, str]:
+        return {
             "query": key,
             "format": "json",
             "resultType": "core",
             "pageSize": str(EUROPEPMC_ROWS),
         }
-        response, payload = await http.request(
-            self.name, self.pool, "GET", self.url, params=params, validate=parse
-        )
-        if payload is None:
-            return Record(self.name, key, "not_found", now, http_status=404, reason="no such route")
-        return _record(self.name, key, response, payload, time.time())
+
+    def check(self, body: bytes) -> None:
+        europepmc_results(body)
