@@ -234,3 +234,45 @@ def local(replay_data: ReplayData, tmp_path: Path) -> Local:
     import copy
 
     return Local(copy.deepcopy(replay_data), tmp_path)
+
+
+# ---------------------------------------------------------------- the command line
+
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+
+Refs = Callable[..., "subprocess.CompletedProcess[str]"]
+
+
+def cli_for(server: ReplayServer, tmp_path: Path, *, cwd: Path | None = None) -> Refs:
+    """``refs`` as a user runs it: a subprocess pointed at the replay server, with a cache
+    and library of its own under ``tmp_path``, run in ``cwd`` (default ``tmp_path``)."""
+    env = {
+        **os.environ,
+        **server.environ(),
+        "REFS_CACHE": str(tmp_path / "cache"),
+        "REFS_LIBRARY": str(tmp_path / "references"),
+        "REFS_MAILTO": "tests@example.org",
+        "REFS_RETRY_ATTEMPTS": "2",
+        "REFS_RETRY_WAIT_INITIAL": "0.01",
+        "REFS_RETRY_WAIT_MAX": "0.02",
+    }
+
+    def refs(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "refs", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=cwd or tmp_path,
+            check=False,
+        )
+
+    return refs
+
+
+@pytest.fixture
+def cli(replay: ReplayServer, tmp_path: Path) -> Refs:
+    """:func:`cli_for` the test's replay server and tmp dir."""
+    return cli_for(replay, tmp_path)

@@ -2,37 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from refs.testing.replay import ReplayServer
+from tests.conftest import Refs, cli_for
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 
 
 @pytest.fixture
-def run(replay: ReplayServer, tmp_path: Path):  # type: ignore[no-untyped-def]
-    env = {
-        **os.environ,
-        **replay.environ(),
-        "REFS_CACHE": str(tmp_path / "cache"),
-        "REFS_LIBRARY": str(tmp_path / "references"),
-    }
-
-    def refs(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "refs", *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=EXAMPLES.parent,
-            check=False,
-        )
-
+def run(replay: ReplayServer, tmp_path: Path) -> Refs:
+    refs = cli_for(replay, tmp_path, cwd=EXAMPLES.parent)
     assert refs("resolve", "-q", "examples/").returncode == 0
     return refs
 

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from refs.testing.replay import ReplayServer
+from tests.conftest import Refs
 
 # Written for these tests in the shape Better BibTeX exports (biblatex fields, the PMID
 # in `extra`), citing works the replay server holds.
@@ -57,25 +54,8 @@ ZOTERO = [
 
 
 @pytest.fixture
-def refs(replay: ReplayServer, tmp_path: Path):  # type: ignore[no-untyped-def]
-    env = {
-        **os.environ,
-        **replay.environ(),
-        "REFS_CACHE": str(tmp_path / "cache"),
-        "REFS_LIBRARY": str(tmp_path / "references"),
-    }
-
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "refs", *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=tmp_path,
-            check=False,
-        )
-
-    return run
+def refs(cli: Refs) -> Refs:
+    return cli
 
 
 def _sums(*dirs: Path) -> dict[str, str]:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from refs.testing.replay import Fault, ReplayServer
+from tests.conftest import cli_for
 
 ELLIOTT = (
     "Elliott JM, Courtney DM, Rademaker A, et al. The rapid and progressive degeneration of "
@@ -39,24 +38,7 @@ Muscles change after a crash, see {CELL} as well.
 
 
 def refs(server: ReplayServer, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        **server.environ(),
-        "REFS_CACHE": str(tmp_path / "cache"),
-        "REFS_LIBRARY": str(tmp_path / "references"),
-        "REFS_MAILTO": "tests@example.org",
-        "REFS_RETRY_ATTEMPTS": "2",
-        "REFS_RETRY_WAIT_INITIAL": "0.01",
-        "REFS_RETRY_WAIT_MAX": "0.02",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "refs", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        cwd=tmp_path,
-    )
+    return cli_for(server, tmp_path)(*args)
 
 
 def searches(server: ReplayServer) -> int:

@@ -114,29 +114,13 @@ def test_as_cited_export_renders_the_manuscript_with_no_warning(
     """`refs export --document paper.md --as-cited -o paper.json|bib` keys every entry as
     the manuscript cites it, so `pandoc --citeproc` finds every citation: zero warnings,
     every citation rendered, one entry per key (the PMID and the PMCID of one work too)."""
-    import sys
-
     from refs.testing.replay import ReplayServer
+    from tests.conftest import cli_for
 
     assert isinstance(replay, ReplayServer)
     paper = tmp_path / "paper.md"
     paper.write_text(MANUSCRIPT, encoding="utf-8")
-    env = {
-        **os.environ,
-        **replay.environ(),
-        "REFS_CACHE": str(tmp_path / "cache"),
-        "REFS_LIBRARY": str(tmp_path / "references"),
-    }
-
-    def refs(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "refs", *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=tmp_path,
-            check=False,
-        )
+    refs = cli_for(replay, tmp_path)
 
     assert refs("resolve", "-q", "paper.md").returncode == 0
     out = refs("export", "--document", "paper.md", "--as-cited", "-o", f"paper{suffix}")

@@ -6,7 +6,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ import pytest
 from lxml import html as lxml_html
 
 from refs.testing.replay import ReplayServer
+from tests.conftest import cli_for
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -46,12 +46,6 @@ def _browser(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def report(replay: ReplayServer, tmp_path: Path) -> Path:
-    env = {
-        **os.environ,
-        **replay.environ(),
-        "REFS_CACHE": str(tmp_path / "cache"),
-        "REFS_LIBRARY": str(tmp_path / "references"),
-    }
     extra = tmp_path / "draft.md"
     extra.write_text(
         "A draft citing doi:10.1371/notarealdoi and nothing else.\n\n## References\n\n"
@@ -60,15 +54,7 @@ def report(replay: ReplayServer, tmp_path: Path) -> Path:
         encoding="utf-8",
     )
 
-    def refs(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "refs", *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=EXAMPLES.parent,
-            check=False,
-        )
+    refs = cli_for(replay, tmp_path, cwd=EXAMPLES.parent)
 
     refs("resolve", "-q", "--allow-unresolved", "examples/", str(extra))
     out = refs("report", "-o", str(tmp_path / "report.html"))

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from refs.match.suggest import describe, find_passages
 from refs.testing.replay import ReplayServer
+from tests.conftest import cli_for
 
 SEED = Path(__file__).resolve().parents[2] / "shared" / "seeds" / "000_cf4eb436c13c0dae.txt"
 OWN = """Why some necks never heal
@@ -27,19 +26,7 @@ Tips: sleep well, move gently, and see a physiotherapist if pain lasts.
 
 
 def suggest(server: ReplayServer, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        **server.environ(),
-        "REFS_CACHE": str(tmp_path / "cache"),
-        "REFS_LIBRARY": str(tmp_path / "references"),
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "refs", "suggest", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
+    return cli_for(server, tmp_path)("suggest", *args)
 
 
 def test_a_described_study_gives_a_search_from_what_it_names() -> None:
