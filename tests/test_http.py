@@ -211,6 +211,14 @@ class MemoryCache:
         for r in records:  # type: ignore[attr-defined]
             self.records[(r.service, r.key)] = r
 
+    def add_snapshot(
+        self, file: str, service: str, stamp: float, *, whole: bool, records: int
+    ) -> None:
+        return None
+
+    def coverage(self) -> dict[str, tuple[float, str]]:
+        return {}
+
     def close(self) -> None:
         return None
 

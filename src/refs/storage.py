@@ -68,6 +68,9 @@ class SourceRef:
     service: str
     key: str
     digest: str | None
+    # When the record was fetched (a snapshot's date for a record loaded from one): a
+    # refresh asks what changed since the earlier of this and the work's last check.
+    fetched_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -409,5 +412,14 @@ class RecordCache(Protocol):
         """:meth:`naming` for many identifiers at once (those no record names left out)."""
 
     def put(self, records: Iterable[Record]) -> None: ...
+
+    def add_snapshot(
+        self, file: str, service: str, stamp: float, *, whole: bool, records: int
+    ) -> None:
+        """Remember a bulk file loaded into the cache (``refs snapshot load``)."""
+
+    def coverage(self) -> dict[str, tuple[float, str]]:
+        """Per service, the newest snapshot of its whole dataset: (date, file). A key
+        such a snapshot lacks was not at the service on that date."""
 
     def close(self) -> None: ...

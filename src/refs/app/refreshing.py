@@ -237,7 +237,10 @@ async def _check(
     for work in due:
         for ref in work.sources:
             if ref.service in incremental:
-                since[ref.service][ref.key] = _since(work.checked)
+                # A record older than the last check (loaded from a snapshot) may
+                # have changed since it was made, not just since the check.
+                seen = min(work.checked, ref.fetched_at or work.checked)
+                since[ref.service][ref.key] = _since(seen)
     services = build_services(settings, since=since)
     resolver = Resolver(
         settings, cache, services, max_age=0, stale_if_error=False, reporter=reporter

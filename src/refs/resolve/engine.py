@@ -231,6 +231,7 @@ class Resolver:
         # Handed each batch of fetched records (e.g. to normalise it while requests wait).
         self.on_records: Callable[[Sequence[Record]], None] | None = None
         self.from_cache = 0
+        self._coverage: dict[str, tuple[float, str]] | None = None  # whole snapshots loaded
         # Cached records read in bulk when the run starts (see _prefetch).
         self._prefetched: dict[tuple[str, str], Record] = {}
         self._prefetched_slots: set[tuple[str, str]] = set()
@@ -403,10 +404,31 @@ class Resolver:
             return self._prefetched.pop(slot, None)
         return self.cache.get(service, key)
 
+    def _covered(self, service: str, key: str) -> Record | None:
+        """A key missing from a snapshot of the service's whole dataset: "not found" as of
+        that snapshot's date (a PMC-ids.csv without this DOI: the article is not in PMC)."""
+        if self._coverage is None:
+            self._coverage = self.cache.coverage()
+        held = self._coverage.get(service)
+        if held is None:
+            return None
+        stamp, file = held
+        day = time.strftime("%Y-%m-%d", time.gmtime(stamp))
+        return Record(
+            service,
+            key,
+            "not_found",
+            stamp,
+            reason=f"not in {file} ({day})",
+            base=self._base(service),
+        )
+
     def _start_lookup(
         self, service: str, key: str, future: asyncio.Future[Lookup], *, lenient: bool = False
     ) -> None:
         cached = self._cached(service, key)
+        if cached is None:
+            cached = self._covered(service, key)
         if lenient and cached is not None:
             # Completion: any answer held will do, as it is (its reason is never shown).
             self.from_cache += 1

@@ -100,10 +100,27 @@ def _v3(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE records_new RENAME TO records")
 
 
+def _v4(conn: sqlite3.Connection) -> None:
+    """The bulk files loaded (``refs snapshot load``): per file and service, its date and
+    whether it is the service's whole dataset (then a key it lacks is not held there)."""
+    conn.execute(
+        """CREATE TABLE snapshots (
+            file TEXT NOT NULL,
+            service TEXT NOT NULL,
+            stamp REAL NOT NULL,
+            whole INTEGER NOT NULL,
+            records INTEGER NOT NULL,
+            loaded_at REAL NOT NULL,
+            PRIMARY KEY (file, service)
+        )"""
+    )
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_records_and_crosswalk", _v1),
     ("0002_record_base", _v2),
     ("0003_records_and_payloads_apart", _v3),
+    ("0004_snapshots", _v4),
 ]
 
 _SMALL = "service, key, status, fetched_at, http_status, content_type, validators, reason, names, base, digest"
@@ -259,6 +276,28 @@ class Cache:
                     for s, v in r.names.items()
                 ],
             )
+
+    def add_snapshot(
+        self, file: str, service: str, stamp: float, *, whole: bool, records: int
+    ) -> None:
+        """Remember a loaded bulk file (``whole``: the service's whole dataset)."""
+        import time
+
+        with transaction(self.conn):
+            self.conn.execute(
+                "INSERT OR REPLACE INTO snapshots (file, service, stamp, whole, records, "
+                "loaded_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (file, service, stamp, int(whole), records, time.time()),
+            )
+
+    def coverage(self) -> dict[str, tuple[float, str]]:
+        """Per service, the newest whole snapshot loaded: (its date, its file)."""
+        out: dict[str, tuple[float, str]] = {}
+        for service, stamp, file in self.conn.execute(
+            "SELECT service, stamp, file FROM snapshots WHERE whole = 1 ORDER BY stamp"
+        ):
+            out[str(service)] = (float(stamp), str(file))
+        return out
 
     def all(self, service: str | None = None) -> list[Record]:
         query = f"SELECT {_WHOLE}"

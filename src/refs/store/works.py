@@ -326,12 +326,13 @@ def due_works(
         for wid, key, checked in conn.execute(query, args)
         if older_than is None or float(checked) <= now - older_than
     }
-    for wid, service, key, digest in conn.execute(
-        "SELECT work_id, service, key, digest FROM sources ORDER BY work_id, service, key"
+    for wid, service, key, digest, fetched_at in conn.execute(
+        "SELECT work_id, service, key, digest, fetched_at FROM sources "
+        "ORDER BY work_id, service, key"
     ):
         work = due.get(int(wid))
         if work is not None:
-            work.sources.append(SourceRef(str(service), str(key), digest))
+            work.sources.append(SourceRef(str(service), str(key), digest, float(fetched_at)))
     return sorted(due.values(), key=lambda w: (w.checked, w.key))
 
 
