@@ -108,22 +108,52 @@ def web() -> Iterator[WebServer]:
 # ---------------------------------------------------------------- storage
 
 from refs.storage import Library  # noqa: E402
+from tests import postgres  # noqa: E402
 
 
-def _sqlite_library(directory: Path) -> Library:
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[postgres.Server]:
+    """One throw-away PostgreSQL for the session (tests/postgres.py); skipped with the
+    reason when PostgreSQL is not installed, unless CI requires it."""
+    try:
+        server = postgres.Server()
+    except (RuntimeError, OSError) as exc:
+        if postgres.REQUIRED:
+            raise
+        pytest.skip(f"PostgreSQL is not available ({exc}); CI installs it")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: postgres.Server) -> str:
+    """A fresh empty database on the session's server."""
+    return postgres_server.new_database()
+
+
+def _sqlite_library(request: pytest.FixtureRequest, directory: Path) -> Library:
     from refs.store.library import SQLiteLibrary
 
     return SQLiteLibrary(directory)
 
 
+def _postgres_library(request: pytest.FixtureRequest, directory: Path) -> Library:
+    from refs.store.library import PostgresLibrary
+
+    return PostgresLibrary(request.getfixturevalue("postgres_url"))
+
+
 # Every implementation of the storage interface; the contract tests run on each.
-LIBRARIES = [pytest.param(_sqlite_library, id="sqlite")]
+LIBRARIES = [
+    pytest.param(_sqlite_library, id="sqlite"),
+    pytest.param(_postgres_library, id="postgresql"),
+]
 
 
 @pytest.fixture(params=LIBRARIES)
 def library(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Library]:
     """An empty library of each implementation."""
-    lib = request.param(tmp_path / "references")
+    lib = request.param(request, tmp_path / "references")
     yield lib
     lib.close()
 

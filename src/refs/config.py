@@ -42,6 +42,10 @@ class Settings:
     urls: dict[str, str] = field(default_factory=dict)
     cache: Path = Path("cache")
     library: Path = Path("references")
+    # A PostgreSQL library or cache (REFS_LIBRARY / REFS_CACHE given as postgresql://…):
+    # the database holds the data; ``library`` stays the folder the exports are written to.
+    library_url: str | None = None
+    cache_url: str | None = None
     # Services: per-request timeout, and how long and how often to retry one request.
     timeout: float = 30.0
     retry_attempts: int = 6
@@ -96,6 +100,7 @@ _NUMBERS: dict[str, tuple[type, float, bool]] = {
 }
 _TEXT = ("mailto", "ncbi_api_key")
 _PATHS = ("cache", "library")
+_DATABASES = ("postgresql://", "postgres://")
 _TRUE = {"1", "true", "yes", "on", "t", "y"}
 _FALSE = {"0", "false", "no", "off", "f", "n", ""}
 FIELDS = frozenset(f.name for f in fields(Settings))
@@ -167,6 +172,9 @@ def _check(values: Mapping[str, Any]) -> Settings:
             continue
         if name in URL_SETTINGS:
             urls[name] = value
+            continue
+        if name in _PATHS and isinstance(value, str) and value.startswith(_DATABASES):
+            out[f"{name}_url"] = value  # the exports stay in ./references (the default)
             continue
         try:
             out[name] = _setting(name, value)

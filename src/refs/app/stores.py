@@ -12,20 +12,31 @@ __all__ = ["library_exists", "locked", "open_cache", "open_library", "opened_lib
 
 
 def open_library(settings: Settings) -> Library:
-    """The library at ``settings.library`` (created if new)."""
+    """The library at ``settings.library`` (created if new), or in the PostgreSQL
+    database ``settings.library_url`` names."""
+    if settings.library_url:
+        from refs.store.library import PostgresLibrary
+
+        return PostgresLibrary(settings.library_url)
     from refs.store.library import SQLiteLibrary
 
     return SQLiteLibrary(settings.library)
 
 
 def library_exists(settings: Settings) -> bool:
+    if settings.library_url:
+        return True  # a database the user named: an empty one is an empty library
     from refs.store.library import FILENAME
 
     return (settings.library / FILENAME).exists()
 
 
 def open_cache(settings: Settings) -> RecordCache:
-    """The record cache at ``settings.cache`` (created if new)."""
+    """The record cache at ``settings.cache`` (created if new), or in PostgreSQL."""
+    if settings.cache_url:
+        from refs.store.cache import PostgresCache
+
+        return PostgresCache(settings.cache_url)
     from refs.store.cache import Cache
 
     return Cache(settings.cache)
@@ -53,6 +64,13 @@ def opened_library(settings: Settings, *, must_exist: bool = False) -> Iterator[
 def locked(settings: Settings, *, wait: float) -> Iterator[None]:
     """Hold the library's lock (waiting up to ``wait`` seconds): only around writing the
     library and its exports, never during network I/O."""
+    if settings.library_url:
+        # Every machine using the database takes turns: a lock held by the database.
+        from refs.store.pg import advisory_lock
+
+        with advisory_lock(settings.library_url, wait=wait):
+            yield
+        return
     from refs.store.lock import library_lock
 
     with library_lock(settings.library, wait=wait):

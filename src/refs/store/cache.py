@@ -17,7 +17,7 @@ from refs.identifiers import SCHEMES, Scheme
 from refs.models import Record, payload_digest
 from refs.store.db import Migration, by_pairs, connect, transaction
 
-__all__ = ["Cache"]
+__all__ = ["Cache", "PostgresCache"]
 
 FILENAME = "records.sqlite"
 
@@ -313,3 +313,16 @@ class Cache:
         return dict(
             self.conn.execute("SELECT service, COUNT(*) FROM records GROUP BY service").fetchall()
         )
+
+
+class PostgresCache(Cache):
+    """The cache in a PostgreSQL database (``REFS_CACHE=postgresql://…``): shared by
+    every machine of a team or cluster; schema ``sql/cache.postgresql.sql``."""
+
+    def __init__(self, url: str) -> None:
+        from typing import cast
+
+        from refs.store.pg import open_pg, redact
+
+        self.path = Path(redact(url))
+        self.conn = cast("sqlite3.Connection", open_pg(url, "cache", what="cache"))

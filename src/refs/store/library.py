@@ -34,7 +34,7 @@ from refs.store import outbox, works
 from refs.store.db import connect, transaction
 from refs.store.schema import MIGRATIONS
 
-__all__ = ["FILENAME", "TABLES", "SQLiteLibrary"]
+__all__ = ["FILENAME", "TABLES", "PostgresLibrary", "SQLiteLibrary"]
 
 FILENAME = "library.sqlite"
 TABLES = ("documents", "mentions", "works", "sources", "identifiers", "citations", "history")
@@ -45,7 +45,7 @@ class SQLiteLibrary:
 
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
-        self.path = self.directory / FILENAME
+        self.path: Path | str = self.directory / FILENAME
         self._conn = connect(self.path, MIGRATIONS, what="library")
 
     def close(self) -> None:
@@ -365,6 +365,23 @@ class SQLiteLibrary:
     def mark_reported(self, pending: Outbox) -> None:
         with transaction(self._conn):
             outbox.mark_reported(self._conn, pending)
+
+
+class PostgresLibrary(SQLiteLibrary):
+    """The library in a PostgreSQL database (``REFS_LIBRARY=postgresql://…``): the same
+    statements over :class:`refs.store.pg.PgConnection`, the schema of
+    ``sql/library.postgresql.sql``. Writers on any machine take turns through the
+    database's advisory locks; unique keys and ON CONFLICT guard every row."""
+
+    def __init__(self, url: str) -> None:
+        from typing import cast
+
+        from refs.store.pg import open_pg, redact
+
+        self.directory = Path("references")
+        self.path = redact(url)
+        # PgConnection speaks the part of sqlite3.Connection the library's code uses.
+        self._conn = cast("sqlite3.Connection", open_pg(url, "library", what="library"))
 
 
 def _verdict(value: object) -> Literal["accept", "reject", "exclude"]:

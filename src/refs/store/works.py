@@ -493,11 +493,12 @@ def _write_document(conn: sqlite3.Connection, op: DocumentWrite, now: float) -> 
         conn.execute("DELETE FROM mentions WHERE document_id = ?", (doc_id,))
         conn.execute("DELETE FROM citations WHERE document_id = ?", (doc_id,))
     else:
-        cur = conn.execute(
-            "INSERT INTO documents (source, first_seen, last_seen, digest) VALUES (?, ?, ?, ?)",
+        row = conn.execute(
+            "INSERT INTO documents (source, first_seen, last_seen, digest) VALUES (?, ?, ?, ?) "
+            "RETURNING id",
             (op.source, now, now, op.digest),
-        )
-        doc_id = int(cur.lastrowid or 0)
+        ).fetchone()
+        doc_id = int(row[0])
     conn.executemany(
         'INSERT INTO mentions (document_id, scheme, value, raw, start, "end", context) VALUES (?, ?, ?, ?, ?, ?, ?)',
         [(doc_id, m.scheme.value, m.id, m.raw, m.start, m.end, m.context) for m in op.mentions],
