@@ -82,7 +82,7 @@ for request in sys.stdin:
     out = open(job["stdout"], "wb")
     err = open(job["stderr"], "wb")
     t0 = time.perf_counter()
-    proc = subprocess.Popen(job["argv"], stdout=out, stderr=err, env=job["env"])
+    proc = subprocess.Popen(job["argv"], stdout=out, stderr=err, env=job["env"], cwd=job.get("cwd"))
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
     out.close(); err.close()
@@ -93,7 +93,11 @@ _launcher: subprocess.Popen[str] | None = None
 
 
 def run(
-    argv: Sequence[str], *, env: dict[str, str] | None = None, stdout_file: Path | None = None
+    argv: Sequence[str],
+    *,
+    env: dict[str, str] | None = None,
+    stdout_file: Path | None = None,
+    cwd: Path | None = None,
 ) -> Run:
     """Run ``argv`` to its end; wall and CPU seconds and peak RSS (MB) from ``wait4``."""
     global _launcher
@@ -112,6 +116,7 @@ def run(
         "env": env or dict(os.environ),
         "stdout": str(stdout_file or os.devnull),
         "stderr": str(err_path),
+        "cwd": str(cwd) if cwd else None,
     }
     _launcher.stdin.write(json.dumps(job) + "\n")
     _launcher.stdin.flush()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable
 from enum import StrEnum
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -366,6 +366,27 @@ def resolve_command(
             "meta tags (one request per host per second at most).",
         ),
     ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            metavar="N",
+            help="Spread reading, extraction and normalisation over a local Dask cluster "
+            "of N worker processes (requests still go out from this one process).",
+            show_default=False,
+        ),
+    ] = None,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            "--cluster",
+            metavar="tcp://SCHEDULER:8786",
+            help="Run on an existing Dask distributed cluster (documents must be readable "
+            "at the same paths on its workers).",
+            show_default=False,
+        ),
+    ] = None,
     wait: WaitOpt = 30.0,
     mailto: MailtoOpt = None,
     fetch_timeout: FetchTimeout = None,
@@ -411,6 +432,9 @@ def resolve_command(
     if json_output and output == "-":
         msg = "--json and -o - both want stdout; pick one"
         raise typer.BadParameter(msg, param_hint="--json")
+    if workers is not None and cluster is not None:
+        msg = "--workers starts a cluster and --cluster names one; pick one"
+        raise typer.BadParameter(msg, param_hint="--workers")
     settings = load_settings(
         {
             "fetch_timeout": fetch_timeout,
@@ -432,19 +456,24 @@ def resolve_command(
             follow_links=follow_links,
         )
     )
-    run = resolve_inputs(
-        inputs,
-        settings,
-        match=matching,
-        offline=offline,
-        max_age=_duration(max_age, "--max-age"),
-        reporter=reporter,
-        wait=wait,
-        export=_output_format(output_format, output) if wants_export else None,
-        unicode=unicode,
-        abstracts=abstracts,
-        keys=json_output or not quiet,  # the keys are shown in the report only
-    )
+    options: dict[str, Any] = {
+        "match": matching,
+        "offline": offline,
+        "max_age": _duration(max_age, "--max-age"),
+        "wait": wait,
+        "export": _output_format(output_format, output) if wants_export else None,
+        "unicode": unicode,
+        "abstracts": abstracts,
+        "keys": json_output or not quiet,  # the keys are shown in the report only
+    }
+    if workers is not None or cluster is not None:
+        from refs.app.distributed import resolve_distributed
+
+        run = resolve_distributed(
+            inputs, settings, workers=workers, address=cluster, reporter=reporter, **options
+        )
+    else:
+        run = resolve_inputs(inputs, settings, reporter=reporter, **options)
     if run.export is not None:
         _emit(run.export, output)
     unresolved = len(run.report.unresolved)

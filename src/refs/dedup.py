@@ -16,7 +16,7 @@ field (sources disagreeing) is recorded in ``Work.merges``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -185,6 +185,72 @@ def cluster_records(
             shared = ", ".join(f"{s.value}:{v}" for s, v in sorted(c.identifiers.items()))
             c.notes.append(f"merged {' + '.join(services)}: they share {shared}")
     return clusters, where
+
+
+def components(
+    groups: Sequence[tuple[Identifier, dict[Scheme, str], Sequence[Record]]],
+) -> list[list[int]]:
+    """The connected components of the identifier graph :func:`cluster_records` walks
+    (every union it tries, refused ones included, and each group's identifier joined to
+    what its records name, since the records' unions happen while that group is
+    clustered), as lists of indices into ``groups`` in their order; components in the
+    order of their first group. Pure."""
+    parent: dict[Identifier, Identifier] = {}
+
+    def find(x: Identifier) -> Identifier:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def union(a: Identifier, b: Identifier) -> None:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[rb] = ra
+
+    for ident, ids, records in groups:
+        find(ident)
+        for scheme, value in ids.items():
+            union(ident, Identifier(scheme, value))
+        for record in records:
+            names = [Identifier(s, v) for s, v in record.names.items()]
+            for other in names:
+                union(ident, other)
+    out: dict[Identifier, list[int]] = {}
+    for index, (ident, _, _) in enumerate(groups):
+        out.setdefault(find(ident), []).append(index)
+    return list(out.values())
+
+
+def cluster_by_components(
+    groups: Iterable[tuple[Identifier, dict[Scheme, str], Sequence[Record]]],
+    *,
+    mapper: Callable[..., Iterable[tuple[list[Cluster], dict[Identifier, int]]]] = map,
+) -> tuple[list[Cluster], dict[Identifier, int]]:
+    """:func:`cluster_records`, run on each connected component apart (``mapper`` may run
+    them on a cluster's workers) and put back together in one fixed order: the same
+    clusters, in the same order, as one global run (a union never crosses components,
+    and within one the groups keep their order)."""
+    items = list(groups)
+    parts = components(items)
+    results = list(mapper(cluster_records, [[items[i] for i in part] for part in parts]))
+    placed: list[tuple[int, Cluster, list[Identifier]]] = []
+    for part, (clusters, where) in zip(parts, results, strict=True):
+        # A cluster's place in the global run: the first group (in input order) in it.
+        first: dict[int, int] = {}
+        for index in part:
+            ident = items[index][0]
+            first.setdefault(where[ident], index)
+        members: dict[int, list[Identifier]] = {}
+        for ident, c in where.items():
+            members.setdefault(c, []).append(ident)
+        for c, cluster in enumerate(clusters):
+            placed.append((first[c], cluster, members.get(c, [])))
+    placed.sort(key=lambda p: p[0])
+    all_clusters = [cluster for _, cluster, _ in placed]
+    all_where = {ident: n for n, (_, _, idents) in enumerate(placed) for ident in idents}
+    return all_clusters, all_where
 
 
 def _describes(record: Record) -> bool:

@@ -465,9 +465,12 @@ def resolve_documents(
     unicode: bool = False,
     abstracts: bool = False,
     keys: bool = True,
+    normaliser: Callable[[], Normaliser] = Normaliser,
 ) -> ResolveRun:
     """:func:`resolve_inputs` for documents already read (``refs import`` builds one
-    from a bibliography's entries)."""
+    from a bibliography's entries; a distributed run, on the cluster's workers).
+    ``normaliser`` makes what normalises the fetched records (on the cluster's
+    workers for a distributed run)."""
     from refs.app.exporting import render_library, write_library_exports
     from refs.app.matching import match_documents, matched_mentions, stored_match
     from refs.app.stores import open_cache, stored
@@ -502,7 +505,12 @@ def resolve_documents(
         held = library.holdings(documents=[s for s, _ in docs])
         run.stored = store_works(library, BuiltWorks(), docs, held=held)
     reports = _resolve_chunked(
-        unique, settings, offline=offline, max_age=max_age, reporter=reporter
+        unique,
+        settings,
+        offline=offline,
+        max_age=max_age,
+        reporter=reporter,
+        normaliser=normaliser,
     )
     digests: dict[tuple[str, str, float], str] = {}
     resolutions: dict[Identifier, Resolution] = {}
@@ -603,6 +611,7 @@ def _resolve_chunked(
     offline: bool,
     max_age: float | None,
     reporter: Reporter,
+    normaliser: Callable[[], Normaliser] = Normaliser,
 ) -> Iterator[tuple[ResolveReport, Normaliser]]:
     """Each chunk's report (and the normaliser holding its works) as soon as the chunk is
     resolved: a thread runs the requests (and, through the normaliser, normalises the
@@ -614,10 +623,10 @@ def _resolve_chunked(
     from refs.resolve.engine import Resolver
 
     if not identifiers:
-        yield ResolveReport([], {}, {}, 0, 0.0), Normaliser()
+        yield ResolveReport([], {}, {}, 0, 0.0), normaliser()
         return
     ready: queue.Queue[tuple[ResolveReport, Normaliser] | BaseException | None] = queue.Queue(1)
-    normaliser = Normaliser()
+    normalising = normaliser()
     stop = threading.Event()
     # Two chunks in memory at most: one being stored, the next being resolved.
     slots = threading.Semaphore(2)
@@ -633,12 +642,12 @@ def _resolve_chunked(
                 reporter=reporter,
                 lazy_payloads=True,
             )
-            resolver.on_records = normaliser.add
+            resolver.on_records = normalising.add
 
             async def deliver(report: ResolveReport) -> None:
                 while not stop.is_set():
                     with contextlib.suppress(queue.Full):
-                        await asyncio.to_thread(ready.put, (report, normaliser), True, 0.5)
+                        await asyncio.to_thread(ready.put, (report, normalising), True, 0.5)
                         return
 
             async def before() -> None:
@@ -668,7 +677,7 @@ def _resolve_chunked(
         # After a failure (or Ctrl-C) the requests in flight are not waited for: the
         # thread is a daemon, and nothing it would still fetch is stored.
         worker.join(None if finished else 1.0)
-        normaliser.close()
+        normalising.close()
 
 
 def unchanged_resolutions(
