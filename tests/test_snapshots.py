@@ -196,3 +196,41 @@ def test_whole_snapshots_answer_completion_too(replay: ReplayServer, tmp_path: P
     assert done.returncode == 0, done.stderr
     assert sum(replay.requests.values()) == 0, replay.log
     assert json.loads(done.stdout)["summary"]["resolved"] == 3
+
+
+def test_bulk_identifier_columns_read_as_canonical_reads_them() -> None:
+    """The fast checks of the PMC-ids columns agree with the identifier parser."""
+    from refs.identifiers import canonical
+    from refs.records.snapshots import _doi, _pmcid, _pmid
+
+    for value in ["PMC13900", "pmc0012", "PMC", "PMC0", "13900", " ", "PMCX1"]:
+        assert _pmcid(value.strip()) == canonical(value.strip(), Scheme.PMCID), value
+    for value in ["11250746", "000123", "0", "", "12a", "١٢٣"]:
+        assert _pmid(value) == canonical(value, Scheme.PMID), value
+    for value in [
+        "10.1186/bcr271",
+        "10.1186/BCR271",
+        "10.1523/JNEUROSCI.0913-05.2005",
+        "10.1000/x.",
+        "10.1000/(abc)",
+        "10.1002/(SICI)1097-0258(19980815/30)17:15/16<1661::AID-SIM968>3.0.CO;2-2",
+        "doi:10.1/x",
+        "",
+    ]:
+        assert _doi(value) == canonical(value, Scheme.DOI), value
+
+
+def test_xml_that_is_not_pubmed_or_is_cut_short_is_refused(cli: Refs, tmp_path: Path) -> None:
+    other = tmp_path / "pubmed-other.xml"
+    other.write_text("<?xml version='1.0'?><eSearchResult><Count>0</Count></eSearchResult>")
+    done = cli("snapshot", "load", str(other))
+    assert done.returncode == 1
+    assert "PubmedArticleSet" in done.stderr
+    whole = gzip.decompress((SNAPSHOTS / "pubmed26n0001.cut.xml.gz").read_bytes())
+    cut = tmp_path / "pubmed26n0002.xml.gz"
+    cut.write_bytes(gzip.compress(whole[: len(whole) // 2]))
+    done = cli("snapshot", "load", str(cut))
+    assert done.returncode == 1
+    assert "pubmed26n0002.xml.gz" in done.stderr
+    assert "line" in done.stderr
+    assert "Traceback" not in done.stderr

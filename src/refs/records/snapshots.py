@@ -36,7 +36,6 @@ from lxml import etree
 from refs import jsonio
 from refs.identifiers import Scheme, canonical
 from refs.models import Record
-from refs.records.idconv import names_of_record
 from refs.records.pubmed import names_of_article
 
 __all__ = ["FORMATS", "SnapshotError", "SnapshotFormat", "guess_format", "read_snapshot"]
@@ -100,6 +99,31 @@ def read_snapshot(path: Path, fmt: SnapshotFormat, stamp: float) -> Iterator[Rec
             raise SnapshotError(msg) from exc
 
 
+# The identifier columns of bulk files hold bare identifiers: the common forms are
+# checked by pattern (canonical() runs the whole mention scanner: 25 µs a value), the
+# rest by canonical().
+_PMCID_FORM = re.compile(r"PMC0*([1-9]\d{0,9})", re.IGNORECASE)
+_DOI_FORM = re.compile(r"10\.\d{4,9}/[a-z0-9._;()/:\-]*[a-z0-9]")
+
+
+def _pmcid(value: str) -> str | None:
+    m = _PMCID_FORM.fullmatch(value)
+    return f"PMC{m.group(1)}" if m else canonical(value, Scheme.PMCID) if value else None
+
+
+def _pmid(value: str) -> str | None:
+    if value.isascii() and value.isdigit():
+        return value.lstrip("0") or None
+    return canonical(value, Scheme.PMID) if value else None
+
+
+def _doi(value: str) -> str | None:
+    lower = value.lower()
+    if _DOI_FORM.fullmatch(lower):
+        return lower
+    return canonical(value, Scheme.DOI) if value else None
+
+
 def _pmc_ids(stream: IO[bytes], stamp: float, base: str) -> Iterator[Record]:
     text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="")
     reader = csv.reader(text)
@@ -126,20 +150,24 @@ def _pmc_ids(stream: IO[bytes], stamp: float, base: str) -> Iterator[Record]:
             # An unquoted comma in a title or page field (seen in genuine files): find
             # the PMCID column and read its neighbours where the header puts them.
             at = next((i for i, v in enumerate(row) if _PMCID.fullmatch(v.strip())), pmcid_at)
-        pmcid = canonical(row[at].strip(), Scheme.PMCID)
+        pmcid = _pmcid(row[at].strip())
         if pmcid is None:
             continue
         doi_field = row[at + doi_at - pmcid_at] if 0 <= at + doi_at - pmcid_at < len(row) else ""
         pmid_field = row[at + pmid_at - pmcid_at] if 0 <= at + pmid_at - pmcid_at < len(row) else ""
         record: dict[str, str] = {"pmcid": pmcid}
-        pmid = canonical(pmid_field.strip(), Scheme.PMID)
-        doi = canonical(doi_field.strip(), Scheme.DOI)
+        pmid = _pmid(pmid_field.strip())
+        doi = _doi(doi_field.strip())
         if pmid:
             record["pmid"] = pmid
         if doi:
             record["doi"] = doi
         payload = jsonio.dumps(record)
-        names = names_of_record(record)
+        names = {Scheme.PMCID: pmcid}
+        if pmid:
+            names[Scheme.PMID] = pmid
+        if doi:
+            names[Scheme.DOI] = doi
         yield Record(
             "idconv", pmcid, "ok", stamp, payload, None, "application/json", names=names, base=base
         )
@@ -161,26 +189,28 @@ _ARTICLES = ("PubmedArticle", "PubmedBookArticle")
 
 
 def _pubmed(stream: IO[bytes], stamp: float, base: str) -> Iterator[Record]:
+    # Only the elements wanted reach Python (lxml filters the rest in C).
     events = etree.iterparse(
         stream,
-        events=("start", "end"),
+        events=("end",),
+        tag=(*_ARTICLES, "DeleteCitation"),
         resolve_entities=False,
         no_network=True,
         load_dtd=False,
         huge_tree=True,
     )
-    depth = 0
+    checked = False
     try:
-        for event, element in events:
-            if event == "start":
-                depth += 1
-                if depth == 1 and element.tag != "PubmedArticleSet":
-                    msg = f"root element is <{element.tag}>, not <PubmedArticleSet>"
-                    raise SnapshotError(msg, line=element.sourceline)
-                continue
-            depth -= 1
-            if depth != 1:
-                continue
+        for _, element in events:
+            parent = element.getparent()
+            if not checked:
+                root = element.getroottree().getroot()
+                if root.tag != "PubmedArticleSet":
+                    msg = f"root element is <{root.tag}>, not <PubmedArticleSet>"
+                    raise SnapshotError(msg, line=root.sourceline)
+                checked = True
+            if parent is None or parent.getparent() is not None:
+                continue  # not a child of the set (inside another element)
             if element.tag in _ARTICLES:
                 names = names_of_article(element)
                 pmid = names.get(Scheme.PMID)
@@ -189,9 +219,9 @@ def _pubmed(stream: IO[bytes], stamp: float, base: str) -> Iterator[Record]:
                     yield Record(
                         "pubmed", pmid, "ok", stamp, xml, None, "text/xml", names=names, base=base
                     )
-            elif element.tag == "DeleteCitation":
+            else:
                 for el in element.iter("PMID"):
-                    pmid = canonical((el.text or "").strip(), Scheme.PMID)
+                    pmid = _pmid((el.text or "").strip())
                     if pmid:
                         yield Record(
                             "pubmed",
@@ -203,13 +233,16 @@ def _pubmed(stream: IO[bytes], stamp: float, base: str) -> Iterator[Record]:
                         )
             # Constant memory: drop what was read (the element and finished siblings).
             element.clear(keep_tail=False)
-            parent = element.getparent()
-            if parent is not None:
-                while element.getprevious() is not None:
-                    del parent[0]
+            while element.getprevious() is not None:
+                del parent[0]
     except etree.XMLSyntaxError as exc:
         msg = f"not well-formed XML ({exc.msg})"
         raise SnapshotError(msg, line=exc.lineno) from exc
+    root = getattr(events, "root", None)
+    if not checked and (root is None or root.tag != "PubmedArticleSet"):
+        tag = "nothing" if root is None else f"<{root.tag}>"
+        msg = f"root element is {tag}, not <PubmedArticleSet>"
+        raise SnapshotError(msg, line=1)
 
 
 def _crossref(stream: IO[bytes], stamp: float, base: str, path: Path) -> Iterator[Record]:
