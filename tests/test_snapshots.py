@@ -234,3 +234,32 @@ def test_xml_that_is_not_pubmed_or_is_cut_short_is_refused(cli: Refs, tmp_path: 
     assert "pubmed26n0002.xml.gz" in done.stderr
     assert "line" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_refresh_takes_a_whole_pubmed_snapshot_newer_than_the_check_as_the_answer(
+    replay: ReplayServer, tmp_path: Path
+) -> None:
+    """The nightly job: load the day's PubMed update file (the baseline and every update
+    loaded: --whole), then refresh. What changed comes from the file; PubMed is not asked."""
+    import sqlite3
+
+    refs = cli_for(replay, tmp_path)
+    doc = tmp_path / "a.txt"
+    doc.write_text("PMID: 38147649\n", encoding="utf-8")
+    assert refs("resolve", str(doc), "--no-complete").returncode == 0
+    with sqlite3.connect(tmp_path / "references" / "library.sqlite") as db:
+        db.execute("UPDATE works SET checked = 1790812800")  # checked on 2026-10-01
+    with sqlite3.connect(tmp_path / "cache" / "records.sqlite") as db:
+        db.execute("UPDATE records SET fetched_at = 1790812800")  # and fetched then
+    retracted = (FIXTURES / "derived" / "efetch_pubmed_38147649.retracted.DERIVED.xml").read_bytes()
+    update = tmp_path / "pubmed26n1500.xml.gz"
+    update.write_bytes(gzip.compress(retracted))
+    done = refs("snapshot", "load", str(update), "--whole", "--date", dt.date.today().isoformat())
+    assert done.returncode == 0, done.stderr
+    replay.reset_counters()
+    done = refs("refresh", "--all", "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert sum(replay.requests.values()) == 0, replay.log
+    assert report["from_snapshots"] == 1
+    assert [(e["kind"], e["source"]) for e in report["events"]] == [("retraction", "pubmed")]

@@ -100,6 +100,7 @@ class RefreshReport:
     retries: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     exports_written: list[str] = field(default_factory=list)
+    from_snapshots: int = 0  # records answered by a whole snapshot newer than the check
 
     def fails(self, fail_on: FailOn) -> bool:
         if fail_on is FailOn.retraction:
@@ -148,6 +149,7 @@ class RefreshReport:
             ],
             "requests": self.requests,
             "retries": self.retries,
+            "from_snapshots": self.from_snapshots,
             "exports_written": self.exports_written,
             "seconds": round(self.seconds, 3),
         }
@@ -232,8 +234,21 @@ async def _check(
     settings: Settings,
     reporter: Reporter,
 ) -> None:
+    from refs.resolve.engine import Lookup
+
     incremental = {name for name, spec in REGISTRY.items() if spec.incremental is not None}
     since: dict[str, dict[str, str]] = {name: {} for name in incremental}
+    # A whole snapshot loaded after a work's last check (the PubMed baseline and every
+    # update file since, say --whole) already says how its records stand: the cached
+    # record is the answer, and nothing is asked.
+    coverage = cache.coverage()
+    covered: set[tuple[str, str]] = {
+        (ref.service, ref.key)
+        for work in due
+        for ref in work.sources
+        if ref.service in coverage and coverage[ref.service][0] > work.checked
+    }
+    held = cache.get_many(covered) if covered else {}
     for work in due:
         for ref in work.sources:
             if ref.service in incremental:
@@ -247,9 +262,16 @@ async def _check(
     )
     report = checker.report
 
+    async def answer(service: str, key: str, checked: float) -> Lookup:
+        record = held.get((service, key))
+        if record is not None and coverage[service][0] > checked:
+            report.from_snapshots += 1
+            return Lookup(record=record, cached=True)
+        return await resolver.lookup(service, key)
+
     async def check(work: DueWork) -> None:
         lookups = await asyncio.gather(
-            *(resolver.lookup(ref.service, ref.key) for ref in work.sources)
+            *(answer(ref.service, ref.key, work.checked) for ref in work.sources)
         )
         news, problem = _news(work, list(lookups))
         reporter.advance(STAGE)

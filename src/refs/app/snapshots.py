@@ -3,7 +3,8 @@
 A resolve then finds their records in the cache and asks the APIs only for what the
 snapshots lack; a refresh asks Crossref only for what was re-indexed since the
 snapshot's date (each record carries that date as its fetch time). Records are written
-in batches of :data:`BATCH` (one transaction each), so memory stays constant whatever
+in batches of :data:`BATCH` (:data:`PAYLOAD_BATCH` for formats whose records carry
+kilobytes; one transaction each), so memory stays constant whatever
 the file's size; a record the cache holds from a later answer is kept, not replaced by
 the older snapshot's.
 """
@@ -27,6 +28,9 @@ from refs.storage import RecordCache
 __all__ = ["BATCH", "SnapshotLoad", "load_snapshots", "snapshot_stamp"]
 
 BATCH = 5_000
+# Records of kilobytes (PubMed articles, Crossref items) go in smaller batches: memory
+# stays at a few tens of MB of payloads whatever the file.
+PAYLOAD_BATCH = 1_000
 # Files that are always a service's whole dataset (PMC publishes its crosswalk as one).
 WHOLE_FILES = frozenset({"PMC-ids.csv", "PMC-ids.csv.gz"})
 STAGE = "snapshot"
@@ -116,7 +120,8 @@ def load_snapshots(
             reporter.start(STAGE, None)
             try:
                 records = read_snapshot(path, kind, stamp)
-                while batch := list(itertools.islice(records, BATCH)):
+                size = BATCH if kind == "pmc-ids" else PAYLOAD_BATCH
+                while batch := list(itertools.islice(records, size)):
                     _put(cache, batch, load)
                     reporter.advance(STAGE, len(batch))
             except SnapshotError as exc:
