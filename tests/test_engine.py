@@ -78,8 +78,16 @@ def test_batches_are_full_and_few(local: Local) -> None:
     local.settings = local.settings_with(complete=True)
     completed = local.run(ids)
     # + ceil(651/100) lists for the 651 DOIs only PubMed or idconv named; + ceil(250/200)
-    # ID-converter requests by DOI for the 250 DOIs without a PMID (none has one here).
-    assert completed.requests == {"crossref": 3 + 7, "idconv": 2, "idconv-doi": 2, "pubmed": 5}
+    # ID-converter requests by DOI for the 250 DOIs without a PMID (none has one here);
+    # + ceil(250/100) PubMed esearch [doi] requests for those the converter does not
+    # know (none found: no efetch follows).
+    assert completed.requests == {
+        "crossref": 3 + 7,
+        "idconv": 2,
+        "idconv-doi": 2,
+        "pubmed-doi": 3,
+        "pubmed": 5,
+    }
     assert completed.count("resolved") == 901
 
 
@@ -222,3 +230,27 @@ def test_completion_gives_works_the_records_their_citations_did_not_ask_for(loca
     (local.settings.cache / "records.sqlite").unlink()
     plain = by_id(local.run(["PMID:38147649"]))
     assert {x.service for x in plain["pmid:38147649"].records} == {"pubmed"}
+
+
+def test_completion_finds_in_pubmed_the_pmid_of_a_doi_not_in_pmc(local: Local) -> None:
+    """The ID converter knows only articles in PMC; for the others PubMed is searched by
+    DOI (esearch "…"[doi], then efetch): the work gains its PMID and PubMed's record in
+    two requests, and the next run asks nothing."""
+    from refs.testing.replay.data import _retag_pubmed
+
+    (doi,), _, _ = local.data.synthesize(1, 0, 0, prefix="10.5555/notpmc")
+    # NOT genuine: a recorded PubMed article retagged with this DOI (and a PMC id the ID
+    # converter does not know), so PubMed alone links the DOI to PMID 91000001.
+    local.data.pubmed["91000001"] = _retag_pubmed(
+        local.data.pubmed["38147649"], "91000001", doi, "PMC91000001"
+    )
+    report = local.run([doi])
+    (r,) = report.resolutions
+    assert r.identifiers[Scheme.PMID] == "91000001"
+    assert {"crossref", "pubmed"} <= {x.service for x in r.records}
+    assert report.requests["pubmed-doi"] == 2  # the esearch and the efetch
+    assert "pubmed" not in report.requests  # the article fetched there is PubMed's record
+    again = local.run([doi])
+    assert sum(again.requests.values()) == 0
+    (r2,) = again.resolutions
+    assert r2.identifiers[Scheme.PMID] == "91000001"

@@ -109,8 +109,8 @@ def test_failed_refresh_falls_back_to_the_stale_record(
 
 def test_client_stays_within_enforced_limits(replay: ReplayServer, tmp_path: Path) -> None:
     """Against a server enforcing 5/s with 2 at once, 12 batched requests draw no 429, nor
-    do the completion round's 15 (the 1,200 DOIs PubMed names at Crossref, the 600 DOIs
-    without PMID at the ID converter), batched as fully."""
+    do the completion round's 21 (the 1,200 DOIs PubMed names at Crossref, the 600 DOIs
+    without PMID at the ID converter, then at PubMed's esearch), batched as fully."""
     replay.limits = {"crossref-list": Limit(5, 2), "ncbi": Limit(5, 2)}
     replay.latency = 0.05
     dois, pmids, _ = replay.data.synthesize(600, 1200, 0, prefix="10.5555/limits")
@@ -123,7 +123,7 @@ def test_client_stays_within_enforced_limits(replay: ReplayServer, tmp_path: Pat
     }
     report = run(settings_for(replay, tmp_path), dois + [f"PMID:{p}" for p in pmids], pools=pools)
     assert report.count("resolved") == 1800
-    assert report.requests == {"crossref": 6 + 12, "idconv-doi": 3, "pubmed": 6}
+    assert report.requests == {"crossref": 6 + 12, "idconv-doi": 3, "pubmed-doi": 6, "pubmed": 6}
     assert replay.rejected == {}
 
 

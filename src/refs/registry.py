@@ -321,6 +321,18 @@ register(
     )
 )
 
+# PubMed asked by DOI (esearch [doi], then efetch): the completion round asks it for
+# DOIs the ID converter has no PMID for (articles not in PMC).
+register(
+    ServiceSpec(
+        name="pubmed-doi",
+        pool="ncbi",
+        url=_URLS["eutils"],
+        fetcher="refs.resolve.pubmed:PubMedByDoi",
+        names_of="refs.records.pubmed:names_of",
+    )
+)
+
 # Searches, for citations that carry no identifier (refs.match). Each search is a key
 # whose record is the service's answer: cached and rate-limited like records. They
 # serve no identifier chain and describe no work themselves (their items are

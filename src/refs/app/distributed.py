@@ -177,22 +177,28 @@ class ClusterNormaliser(Normaliser):
     def __init__(self, client: Client) -> None:
         super().__init__()
         self._client = client
-        self._remote: dict[tuple[str, str, float], tuple[Any, int]] = {}  # (Dask future, index)
+        # slot → (the Dask future of its batch, the slots of that batch in order)
+        self._remote: dict[tuple[str, str, float], tuple[Any, list[tuple[str, str, float]]]] = {}
 
     def add(self, records: Sequence[Record]) -> None:
         batch = [r for r in records if r.status == "ok" and r.payload is not None]
         if not batch:
             return
         future = self._client.submit(_normalise_batch, batch, pure=False)
-        for index, r in enumerate(batch):
-            self._remote[(r.service, r.key, r.fetched_at)] = (future, index)
+        slots = [(r.service, r.key, r.fetched_at) for r in batch]
+        for slot in slots:
+            self._remote[slot] = (future, slots)
 
     def get(self, record: Record) -> Any:
         slot = (record.service, record.key, record.fetched_at)
         remote = self._remote.pop(slot, None)
         if remote is not None and slot not in self._done:
-            future, index = remote
-            self._done[slot] = future.result()[index]
+            # The whole batch comes back at once (one transfer, not one per record).
+            future, slots = remote
+            for other, done in zip(slots, future.result(), strict=True):
+                if other == slot or self._remote.pop(other, None) is not None:
+                    self._done.setdefault(other, done)  # (not those forgotten meanwhile)
+            future.release()
         return super().get(record)
 
     def forget(self, records: Any) -> None:

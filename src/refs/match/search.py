@@ -35,6 +35,7 @@ from refs.config import Settings
 from refs.identifiers import Scheme
 from refs.match.score import Candidate
 from refs.models import Record
+from refs.records.pubmed import esearch_pmids
 from refs.resolve.http import Http, garbled
 from refs.resolve.service import OneByOne, ncbi_identity
 
@@ -280,20 +281,6 @@ class CrossrefPii:
 
 
 # ---------------------------------------------------------------- PubMed
-
-
-def esearch_pmids(payload: str | bytes) -> list[str]:
-    """The PMIDs of an esearch answer, in its order; ``ValueError`` if garbled."""
-    data = payload.encode() if isinstance(payload, str) else payload
-    try:
-        root = etree.fromstring(data, _XML)
-    except etree.XMLSyntaxError as exc:
-        msg = f"not XML ({exc})"
-        raise ValueError(msg) from exc
-    if root.tag != "eSearchResult":
-        msg = f"<{root.tag}> instead of <eSearchResult>"
-        raise ValueError(msg)
-    return [i.text.strip() for i in root.iterfind("IdList/Id") if i.text and i.text.strip()]
 
 
 def ecitmatch_pmids(payload: str) -> list[str]:

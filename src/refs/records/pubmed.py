@@ -10,7 +10,7 @@ from lxml import etree
 
 from refs.identifiers import Scheme, canonical, parse_identifier
 
-__all__ = ["names_of", "names_of_article", "parse_xml", "split_article_set"]
+__all__ = ["esearch_pmids", "names_of", "names_of_article", "parse_xml", "split_article_set"]
 
 # Never fetch DTDs or external entities: the answer is data, not instructions.
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
@@ -90,3 +90,13 @@ def names_of_article(article: etree._Element) -> dict[Scheme, str]:
                     continue
                 break
     return out
+
+
+def esearch_pmids(payload: str | bytes) -> list[str]:
+    """The PMIDs of an esearch answer (``eSearchResult``), in its order; ``ValueError`` if
+    garbled."""
+    root = parse_xml(payload)
+    if root.tag != "eSearchResult":
+        msg = f"<{root.tag}> instead of <eSearchResult>"
+        raise ValueError(msg)
+    return [i.text.strip() for i in root.iterfind("IdList/Id") if i.text and i.text.strip()]

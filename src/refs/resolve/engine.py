@@ -300,18 +300,48 @@ class Resolver:
             if f.result().record is not None:
                 merge(r, [f.result().record])  # type: ignore[list-item]
         wanted: list[tuple[Resolution, str]] = []  # the PMIDs the ID converter gave
+        unknown: list[tuple[Resolution, str]] = []  # DOIs it has no PMID for
         for r, f in second:
             record = f.result().record
-            if record is None or record.status != "ok":
-                continue
-            merge(r, [record])
-            pmid = record.names.get(Scheme.PMID)
-            if (
-                pmid
-                and "pubmed" in self.services
-                and not any(x.service == "pubmed" for x in r.records)
-            ):
-                wanted.append((r, pmid))
+            if record is None:
+                continue  # the converter failed: nothing is known, nothing more asked
+            if record.status == "ok":
+                merge(r, [record])
+            pmid = record.names.get(Scheme.PMID) if record.status == "ok" else None
+            if pmid and "pubmed" in self.services:
+                if not any(x.service == "pubmed" for x in r.records):
+                    wanted.append((r, pmid))
+            elif not pmid and Scheme.PMID not in r.identifiers:
+                unknown.append((r, r.identifiers[Scheme.DOI]))
+        if unknown and "pubmed" in self._whole():
+            # A whole PubMed snapshot is loaded: the articles naming these DOIs are in the
+            # cache, and a DOI none names is not in PubMed. Nothing is asked.
+            named = self.cache.naming_many(
+                [(Scheme.DOI, doi) for _, doi in unknown], payloads=not self.lazy_payloads
+            )
+            for r, doi in unknown:
+                held = [x for x in named.get((Scheme.DOI, doi), []) if x.service == "pubmed"]
+                pmid = held[0].names.get(Scheme.PMID) if held else None
+                if pmid and not any(x.service == "pubmed" for x in r.records):
+                    wanted.append((r, pmid))
+            unknown = []
+        if unknown and "pubmed-doi" in self.services:
+            # Not in PMC: PubMed itself, by DOI (esearch [doi] in batches, then efetch).
+            self._prefetch_slots({("pubmed-doi", doi) for _, doi in unknown})
+            fourth = [(r, self._submit("pubmed-doi", doi)) for r, doi in unknown]
+            await asyncio.gather(*(f for _, f in fourth))
+            for r, f in fourth:
+                result = f.result()
+                record = result.record
+                pmid = record.names.get(Scheme.PMID) if record and record.status == "ok" else None
+                if record is None or not pmid:
+                    continue
+                merge(r, [record])
+                if not result.cached and record.payload is not None:
+                    # The answer is PubMed's article: PubMed's record of that PMID too.
+                    self.remember([dataclasses.replace(record, service="pubmed", key=pmid)])
+                if "pubmed" in self.services and not any(x.service == "pubmed" for x in r.records):
+                    wanted.append((r, pmid))
         self._prefetch_slots({("pubmed", pmid) for _, pmid in wanted})
         third = [(r, self._submit("pubmed", pmid)) for r, pmid in wanted]
         if third:
@@ -404,12 +434,16 @@ class Resolver:
             return self._prefetched.pop(slot, None)
         return self.cache.get(service, key)
 
+    def _whole(self) -> dict[str, tuple[float, str]]:
+        """The services whose whole dataset a loaded snapshot holds: (its date, its file)."""
+        if self._coverage is None:
+            self._coverage = self.cache.coverage()
+        return self._coverage
+
     def _covered(self, service: str, key: str) -> Record | None:
         """A key missing from a snapshot of the service's whole dataset: "not found" as of
         that snapshot's date (a PMC-ids.csv without this DOI: the article is not in PMC)."""
-        if self._coverage is None:
-            self._coverage = self.cache.coverage()
-        held = self._coverage.get(service)
+        held = self._whole().get(service)
         if held is None:
             return None
         stamp, file = held

@@ -20,10 +20,12 @@ from refs.records.pubmed import split_article_set
 from refs.resolve.http import Http, garbled
 from refs.resolve.service import ncbi_identity
 
-__all__ = ["PubMed"]
+__all__ = ["PubMed", "PubMedByDoi"]
 
 NAME = "pubmed"
 MAX_BATCH = 200
+# DOIs per esearch term (a POST: no URL limit; the term stays a few KB).
+DOI_BATCH = 100
 
 
 class PubMed:
@@ -65,6 +67,97 @@ class PubMed:
                 now,
                 http_status=response.status_code,
                 reason="PubMed has no record with this PMID",
+            )
+            for key in keys
+        }
+
+
+class PubMedByDoi:
+    """PubMed asked by DOI, for completing works the ID converter has no PMID for (it
+    knows only articles in PMC): ``esearch`` with ``"A"[doi] OR "B"[doi] …`` (POST, up to
+    :data:`DOI_BATCH`), then ``efetch`` of the PMIDs found. esearch does not say which
+    PMID came from which DOI, so each fetched article is matched to a DOI by the DOI it
+    names itself; a DOI no article names is not in PubMed. Two requests per batch; the
+    record of a DOI is its PubMed article (the completion round files it as PubMed's
+    record of that PMID too, so it is not fetched again)."""
+
+    name = "pubmed-doi"
+    pool = "ncbi"
+
+    def __init__(self, settings: Settings) -> None:
+        self.base = settings.url("eutils_url")
+        self.identity = ncbi_identity(settings.mailto, settings.ncbi_api_key)
+
+    def take(self, pending: Sequence[str]) -> int:
+        # A DOI holding a double quote cannot stand in a quoted term: alone, unasked.
+        if '"' in pending[0]:
+            return 1
+        n = 0
+        for doi in pending[:DOI_BATCH]:
+            if '"' in doi:
+                break
+            n += 1
+        return max(n, 1)
+
+    async def fetch(self, http: Http, keys: list[str]) -> dict[str, Record]:
+        from refs.records.pubmed import esearch_pmids
+
+        now = time.time()
+        asked = [k for k in keys if '"' not in k]
+
+        def search(response: httpx.Response) -> list[str]:
+            try:
+                return esearch_pmids(response.content)
+            except ValueError as exc:
+                raise garbled(
+                    self.name, f"answered something that is not esearch XML ({exc})"
+                ) from exc
+
+        def articles(response: httpx.Response) -> dict[str, tuple[str, dict[Scheme, str]]]:
+            try:
+                return split_article_set(response.content)
+            except ValueError as exc:
+                raise garbled(
+                    self.name, f"answered something that is not PubMed XML ({exc})"
+                ) from exc
+
+        found: dict[str, tuple[str, dict[Scheme, str]]] = {}
+        if asked:
+            form = {
+                "db": "pubmed",
+                "term": " OR ".join(f'"{doi}"[doi]' for doi in asked),
+                "retmax": str(len(asked) * 2),
+                **self.identity,
+            }
+            _, pmids = await http.request(
+                self.name, "ncbi", "POST", f"{self.base}/esearch.fcgi", data=form, validate=search
+            )
+            if pmids:
+                form = {"db": "pubmed", "id": ",".join(pmids), "retmode": "xml", **self.identity}
+                _, fetched = await http.request(
+                    self.name,
+                    "ncbi",
+                    "POST",
+                    f"{self.base}/efetch.fcgi",
+                    data=form,
+                    validate=articles,
+                )
+                for xml, names in (fetched or {}).values():
+                    doi = names.get(Scheme.DOI)
+                    if doi in keys:
+                        found.setdefault(doi, (xml, names))
+        return {
+            key: Record(
+                self.name, key, "ok", now, found[key][0], 200, "text/xml", names=found[key][1]
+            )
+            if key in found
+            else Record(
+                self.name,
+                key,
+                "not_found",
+                now,
+                http_status=200,
+                reason="PubMed has no article with this DOI",
             )
             for key in keys
         }

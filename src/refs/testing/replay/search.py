@@ -13,7 +13,8 @@ the distinct query tokens ``t`` (two characters or more) found in that text, whe
 ``N`` is the number of records and ``df(t)`` how many hold ``t``; Crossref's ``score``
 is that sum times 10. Records scoring 0 are left out; ties go by identifier. esearch
 is boolean as PubMed's is: every ``term[au]``, ``term[dp]``, ``term[tiab]`` (or
-untagged term) must hold, newest PMID first. ecitmatch finds the record with that
+untagged term) must hold, ``"…"[doi]`` matches the article's own DOI exactly, and
+``OR`` joins such AND-groups; newest PMID first. ecitmatch finds the record with that
 year, volume and first page whose journal abbreviation or first author agrees
 (``NOT_FOUND`` otherwise; no genuine NOT_FOUND body was found, so that line's shape
 is an assumption).
@@ -55,6 +56,7 @@ class _Entry:
     page: str
     journals: list[str]
     body: Any  # the record as the service returns it
+    dois: frozenset[str] = frozenset()  # the article's own DOI (PubMed's [doi] field)
 
 
 def _crossref_entry(doi: str, m: dict[str, Any]) -> _Entry:
@@ -96,6 +98,10 @@ def _pubmed_entry(pmid: str, xml: str) -> _Entry | None:
     page = (w.page or "").replace("–", "-").split("-")[0]
     abstract = w.abstract or ""
     text = " ".join([w.title or "", abstract, *journals, *authors, year, w.volume or "", page])
+    from refs.identifiers import Scheme
+    from refs.records.pubmed import names_of
+
+    doi = names_of(xml).get(Scheme.DOI)
     return _Entry(
         "pubmed",
         pmid,
@@ -107,6 +113,7 @@ def _pubmed_entry(pmid: str, xml: str) -> _Entry | None:
         page,
         journals,
         xml,
+        frozenset({doi}) if doi else frozenset(),
     )
 
 
@@ -204,10 +211,14 @@ class SearchIndex:
     # ---------------------------------------------------------------- PubMed
 
     def esearch(self, term: str, retmax: int) -> str:
-        clauses = [c.strip() for c in re.split(r"\bAND\b", term) if c.strip()]
+        # ``A AND B OR C AND D``: OR of AND-groups (no parentheses across groups).
+        groups = [
+            [c.strip() for c in re.split(r"\bAND\b", alt) if c.strip()]
+            for alt in re.split(r"\bOR\b", term)
+        ]
         found = []
         for e in self.pubmed:
-            if all(self._holds(e, c) for c in clauses):
+            if any(g and all(self._holds(e, c) for c in g) for g in groups):
                 found.append(e.id)
         found.sort(key=lambda p: -int(p))
         ids = "".join(f"<Id>{p}</Id>\n" for p in found[:retmax])
@@ -224,6 +235,8 @@ class SearchIndex:
     def _holds(e: _Entry, clause: str) -> bool:
         m = re.fullmatch(r"\(?\s*(.+?)\s*\[(\w+)\]\s*\)?", clause)
         value, tag = (m.group(1), m.group(2).lower()) if m else (clause.strip("() "), "")
+        if tag in ("doi", "aid", "lid"):  # the article's own DOI, exactly (quotes dropped)
+            return value.strip('" ').lower() in e.dois
         tokens = fold_tokens(value)
         if not tokens:
             return True
