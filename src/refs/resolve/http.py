@@ -25,7 +25,7 @@ import zlib
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import stamina
@@ -391,6 +391,24 @@ def validators_of(response: httpx.Response) -> dict[str, str]:
     return {k: v for k in ("etag", "last-modified") if (v := response.headers.get(k))}
 
 
+T = TypeVar("T")
+
+
 def garbled(service: str, what: str) -> ServiceError:
     """A transient error for a body that is not what the service should send."""
     return ServiceError(f"{service}: {what}", service=service, status=200, transient=True)
+
+
+def parsed_by(
+    service: str, what: str, parse: Callable[[bytes], T]
+) -> Callable[[httpx.Response], T]:
+    """A ``validate`` for :meth:`Http.request`: the body through ``parse``, whose
+    ValueError makes the answer garbled ("answered something that is not {what}")."""
+
+    def validate(response: httpx.Response) -> T:
+        try:
+            return parse(response.content)
+        except ValueError as exc:
+            raise garbled(service, f"answered something that is not {what} ({exc})") from exc
+
+    return validate

@@ -17,7 +17,7 @@ from refs.config import Settings
 from refs.identifiers import Scheme
 from refs.models import Record
 from refs.records.pubmed import split_article_set
-from refs.resolve.http import Http, garbled
+from refs.resolve.http import Http, garbled, parsed_by
 from refs.resolve.service import ncbi_identity
 
 __all__ = ["PubMed", "PubMedByDoi"]
@@ -105,22 +105,8 @@ class PubMedByDoi:
         now = time.time()
         asked = [k for k in keys if '"' not in k]
 
-        def search(response: httpx.Response) -> list[str]:
-            try:
-                return esearch_pmids(response.content)
-            except ValueError as exc:
-                raise garbled(
-                    self.name, f"answered something that is not esearch XML ({exc})"
-                ) from exc
-
-        def articles(response: httpx.Response) -> dict[str, tuple[str, dict[Scheme, str]]]:
-            try:
-                return split_article_set(response.content)
-            except ValueError as exc:
-                raise garbled(
-                    self.name, f"answered something that is not PubMed XML ({exc})"
-                ) from exc
-
+        search = parsed_by(self.name, "esearch XML", esearch_pmids)
+        articles = parsed_by(self.name, "PubMed XML", split_article_set)
         found: dict[str, tuple[str, dict[Scheme, str]]] = {}
         if asked:
             form = {

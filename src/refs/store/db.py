@@ -17,7 +17,7 @@ from typing import Any
 
 from refs.errors import StoreError
 
-__all__ = ["CHUNK", "Migration", "by_pairs", "connect", "run_script", "transaction"]
+__all__ = ["CHUNK", "Migration", "by_pairs", "connect", "refuse_newer", "run_script", "transaction"]
 
 Migration = tuple[str, Callable[[sqlite3.Connection], None]]
 MMAP_BYTES = 64 << 20
@@ -93,20 +93,24 @@ def _migrate(conn: sqlite3.Connection, migrations: Sequence[Migration], path: Pa
             "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
         )
         done = {str(row[0]) for row in conn.execute("SELECT name FROM migrations")}
-        known = [name for name, _ in migrations]
-        newer = sorted(done - set(known))
-        if newer:
-            msg = (
-                f"{str(path)!r} was written by a newer refs (schema {newer[-1]}); this refs knows "
-                f"the schema up to {known[-1]}: upgrade refs to use it"
-            )
-            raise StoreError(msg)
+        refuse_newer(done, [name for name, _ in migrations], str(path))
         for name, apply in migrations:
             if name not in done:
                 apply(conn)
                 conn.execute(
                     "INSERT INTO migrations (name, applied_at) VALUES (?, ?)", (name, time.time())
                 )
+
+
+def refuse_newer(done: set[str], known: Sequence[str], where: str) -> None:
+    """Refuse a database whose schema has migrations this refs does not know."""
+    newer = sorted(done - set(known))
+    if newer:
+        msg = (
+            f"{where!r} was written by a newer refs (schema {newer[-1]}); this refs knows "
+            f"the schema up to {known[-1]}: upgrade refs to use it"
+        )
+        raise StoreError(msg)
 
 
 @contextmanager

@@ -64,6 +64,8 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
 }
 # One advisory lock key per store kind (any 64-bit number no other program uses).
 WRITE_LOCK = {"library": 0x7265_6673_6C69_62, "cache": 0x7265_6673_6361_63}
+# The session lock a run holds while it plans and writes (what the lock file is for SQLite).
+RUN_LOCK = WRITE_LOCK["library"] + 1
 _REPLACE = re.compile(r"^\s*INSERT OR REPLACE INTO (\w+) \(([^)]*)\)", re.IGNORECASE)
 _IGNORE = re.compile(r"^\s*INSERT OR IGNORE INTO", re.IGNORECASE)
 
@@ -185,7 +187,7 @@ def open_pg(url: str, schema: str, *, what: str) -> PgConnection:
 
 
 def _migrate(conn: PgConnection, schema: str, url: str) -> None:
-    from refs.store.db import transaction
+    from refs.store.db import refuse_newer, transaction
 
     sections = migrations_of(schema)
     with transaction(conn):  # type: ignore[arg-type]
@@ -193,14 +195,7 @@ def _migrate(conn: PgConnection, schema: str, url: str) -> None:
             "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)"
         )
         done = {str(r[0]) for r in conn.raw.execute("SELECT name FROM migrations")}
-        known = [name for name, _ in sections]
-        newer = sorted(done - set(known))
-        if newer:
-            msg = (
-                f"{redact(url)!r} was written by a newer refs (schema {newer[-1]}); this refs "
-                f"knows the schema up to {known[-1]}: upgrade refs to use it"
-            )
-            raise StoreError(msg)
+        refuse_newer(done, [name for name, _ in sections], redact(url))
         for name, body in sections:
             if name in done:
                 continue
@@ -224,7 +219,7 @@ def advisory_lock(url: str, *, wait: float) -> Iterator[None]:
     except psycopg.Error as exc:
         msg = f"cannot open the library at {redact(url)!r}: {exc}"
         raise StoreError(msg) from exc
-    key = WRITE_LOCK["library"] + 1
+    key = RUN_LOCK
     try:
         deadline = time.monotonic() + wait
         while True:
