@@ -34,6 +34,9 @@ def main(argv: list[str] | None = None) -> None:
         ids = data.synthesize(n_doi, n_pmid, n_pmcid)
         if args.ids_file:
             args.ids_file.write_text(json.dumps({"doi": ids[0], "pmid": ids[1], "pmcid": ids[2]}))
+        # Indexed before listening: building it on the first search would stall every
+        # answer for seconds in the middle of a benchmark (one event loop serves all).
+        data.search_index()
     server = ReplayServer(
         data,
         limits=published_limits() if args.limits == "published" else None,

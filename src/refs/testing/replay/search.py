@@ -31,6 +31,7 @@ from typing import Any
 
 __all__ = ["SearchIndex", "fold_tokens"]
 
+_DOI_TAGS = ("doi", "aid", "lid")
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 
 
@@ -165,6 +166,12 @@ class SearchIndex:
         self.crossref = [_crossref_entry(d, m) for d, m in sorted(crossref.items())]
         self.pubmed = [e for p, x in sorted(pubmed.items()) if (e := _pubmed_entry(p, x))]
         self.europepmc = [_europepmc_entry(r) for _, r in sorted(europepmc.items())]
+        # PubMed's [doi] field is an exact lookup: a batch of 100 OR-ed DOIs must not
+        # scan every record per DOI (the server would be the benchmark's bottleneck).
+        self._by_doi: dict[str, list[_Entry]] = {}
+        for e in self.pubmed:
+            for doi in e.dois:
+                self._by_doi.setdefault(doi, []).append(e)
         self._df = {
             kind: Counter(t for e in entries for t in e.tokens)
             for kind, entries in (
@@ -216,11 +223,17 @@ class SearchIndex:
             [c.strip() for c in re.split(r"\bAND\b", alt) if c.strip()]
             for alt in re.split(r"\bOR\b", term)
         ]
-        found = []
-        for e in self.pubmed:
-            if any(g and all(self._holds(e, c) for c in g) for g in groups):
-                found.append(e.id)
-        found.sort(key=lambda p: -int(p))
+        found_ids: set[str] = set()
+        for group in groups:
+            if not group:
+                continue
+            clauses = [self._clause(c) for c in group]
+            doi = next((v for v, tag in clauses if tag in _DOI_TAGS), None)
+            candidates = self.pubmed if doi is None else self._by_doi.get(doi, [])
+            found_ids.update(
+                e.id for e in candidates if all(self._holds(e, v, t) for v, t in clauses)
+            )
+        found = sorted(found_ids, key=lambda p: -int(p))
         ids = "".join(f"<Id>{p}</Id>\n" for p in found[:retmax])
         return (
             '<?xml version="1.0" encoding="UTF-8" ?>\n'
@@ -232,11 +245,18 @@ class SearchIndex:
         )
 
     @staticmethod
-    def _holds(e: _Entry, clause: str) -> bool:
+    def _clause(clause: str) -> tuple[str, str]:
+        """``value[tag]`` → (value, tag); a DOI's value without its quotes, lower-cased."""
         m = re.fullmatch(r"\(?\s*(.+?)\s*\[(\w+)\]\s*\)?", clause)
         value, tag = (m.group(1), m.group(2).lower()) if m else (clause.strip("() "), "")
-        if tag in ("doi", "aid", "lid"):  # the article's own DOI, exactly (quotes dropped)
-            return value.strip('" ').lower() in e.dois
+        if tag in _DOI_TAGS:
+            value = value.strip('" ').lower()
+        return value, tag
+
+    @staticmethod
+    def _holds(e: _Entry, value: str, tag: str) -> bool:
+        if tag in _DOI_TAGS:  # the article's own DOI, exactly
+            return value in e.dois
         tokens = fold_tokens(value)
         if not tokens:
             return True
