@@ -210,6 +210,7 @@ class Local:
         self.urls = {name: f"http://replay.test{mount}" for name, mount in mounts().items()}
         self.settings = self.settings_with()
         self.seen: list[str] = []  # every request target, in order
+        self.delivered: list[ResolveReport] = []  # a chunked run's reports
 
     def settings_with(self, **overrides: object) -> Settings:
         values: dict[str, object] = {
@@ -222,16 +223,22 @@ class Local:
         return load_settings(values, environ={})
 
     def run(
-        self, ids: list[str], *, negative_ttl: float | None = None, **kwargs: Any
+        self,
+        ids: list[str],
+        *,
+        negative_ttl: float | None = None,
+        chunks: list[list[str]] | None = None,
+        **kwargs: Any,
     ) -> ResolveReport:
-        """Resolve ``ids`` (parsed) through the replay answers; the cache persists."""
+        """Resolve ``ids`` (parsed) through the replay answers; the cache persists.
+        With ``chunks``, those are resolved chunk after chunk instead (``ids`` unused)."""
         import asyncio
 
         import httpx
 
         from refs.identifiers import parse_identifier
         from refs.registry import POOLS, Pool
-        from refs.resolve.engine import Resolver
+        from refs.resolve.engine import Resolver, ResolveReport
         from refs.store.cache import Cache
         from refs.testing.replay import transport
 
@@ -249,7 +256,26 @@ class Local:
         async def go() -> ResolveReport:
             async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
                 resolver = Resolver(settings, cache, client=client, pools=fast, **kwargs)
-                return await resolver.resolve([parse_identifier(i) for i in ids])
+                if chunks is None:
+                    return await resolver.resolve([parse_identifier(i) for i in ids])
+                # In chunks, as refs resolve runs (one session; chunk k's completion
+                # beside chunk k+1's first round): the reports in the order delivered.
+                delivered: list[ResolveReport] = []
+
+                async def deliver(report: ResolveReport) -> None:
+                    delivered.append(report)
+
+                await resolver.resolve_chunks(
+                    [[parse_identifier(i) for i in c] for c in chunks], deliver
+                )
+                self.delivered = delivered
+                return ResolveReport(
+                    [r for d in delivered for r in d.resolutions],
+                    delivered[-1].requests,
+                    delivered[-1].retries,
+                    resolver.from_cache,
+                    sum(d.elapsed for d in delivered),
+                )
 
         cache = Cache(settings.cache)
         try:

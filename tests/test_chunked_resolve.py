@@ -25,8 +25,14 @@ def test_balanced_chunks_hold_whole_batches_of_every_scheme() -> None:
     chunks = resolving.balanced_chunks(ids, target=500)
     assert sorted(i for c in chunks for i in c) == sorted(ids)  # each once
     # Every scheme's share of a chunk is whole batches, but for its last share: chunking
-    # adds no request to the batched minimum.
-    for scheme, batch in ((Scheme.DOI, 100), (Scheme.PMID, 200), (Scheme.PMCID, 200)):
+    # adds no request to the batched minimum (DOIs: Crossref's lists of 100 and the
+    # completion round's ID-converter batches of 200).
+    for scheme, batch in (
+        (Scheme.DOI, 100),
+        (Scheme.DOI, 200),
+        (Scheme.PMID, 200),
+        (Scheme.PMCID, 200),
+    ):
         shares = [n for c in chunks if (n := sum(1 for i in c if i.scheme is scheme))]
         assert all(n % batch == 0 for n in shares[:-1]), (scheme, shares)
         assert sum(-(-n // batch) for n in shares) == -(-sum(shares) // batch)

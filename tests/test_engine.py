@@ -254,3 +254,76 @@ def test_completion_finds_in_pubmed_the_pmid_of_a_doi_not_in_pmc(local: Local) -
     assert sum(again.requests.values()) == 0
     (r2,) = again.resolutions
     assert r2.identifiers[Scheme.PMID] == "91000001"
+
+
+def test_a_chunks_completion_runs_beside_the_next_chunk_and_shares_its_answers(
+    local: Local,
+) -> None:
+    """refs resolve asks in chunks, and a chunk's completion round runs while the next
+    chunk's first round is asked. Here chunk 1's DOI is completed with PMID 29915538,
+    which chunk 2 cites: PubMed is asked for it once, each chunk's report is delivered in
+    order and holds what a run of that chunk alone finds. DERIVED records as in the test
+    above (an ID-converter record pointing the DOI to PMID 29915538)."""
+    import copy
+
+    doi = "10.3389/fphar.2018.00576"
+    message = copy.deepcopy(local.data.crossref[CROSSREF_DOI])
+    message.update({"DOI": doi, "URL": f"https://doi.org/{doi}"})
+    local.data.crossref[doi] = message
+    idconv = copy.deepcopy(next(iter(local.data.idconv.values())))
+    idconv.update({"doi": doi, "pmid": "29915538", "pmcid": "PMC5994433"})
+    idconv.pop("versions", None)
+    local.data.idconv["PMC5994433"] = idconv
+    report = local.run([], chunks=[[f"doi:{doi}"], ["PMID:29915538"], ["PMID:38147649"]])
+    assert [[str(r.identifier) for r in d.resolutions] for d in local.delivered] == [
+        [f"doi:{doi}"],
+        ["pmid:29915538"],
+        ["pmid:38147649"],
+    ]
+    first, second, third = report.resolutions
+    assert first.identifiers[Scheme.PMID] == "29915538"
+    assert {x.service for x in first.records} >= {"crossref", "idconv-doi", "pubmed"}
+    assert second.status == third.status == "resolved"
+    assert second.identifiers[Scheme.DOI] == doi
+    # One request for the PMID both chunks need: 29915538 once, 38147649 once.
+    assert report.requests["pubmed"] == 2
+
+
+def test_a_key_asked_again_while_it_waits_is_sent_once() -> None:
+    """Two rounds asking one key at once (a chunk's completion and the next chunk's
+    first round): one request carries it, and both get its answer."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from refs.models import Record
+    from refs.resolve.engine import Lookup, _Batcher
+
+    sent: list[list[str]] = []
+
+    class Service:
+        name = "fake"
+
+        def take(self, pending: list[str]) -> int:
+            return len(pending)
+
+        async def fetch(self, http: object, keys: list[str]) -> dict[str, Record]:
+            sent.append(keys)
+            return {k: Record("fake", k, "ok", 0.0, "{}", 200) for k in keys}
+
+    async def go() -> list[Lookup]:
+        resolver = SimpleNamespace(http=None, remember=lambda records: None)
+        batcher = _Batcher(resolver, Service(), 1)  # type: ignore[arg-type]
+        loop = asyncio.get_running_loop()
+        futures = [loop.create_future() for _ in range(3)]
+        batcher.submit("a", futures[0])
+        batcher.submit("b", futures[1])
+        batcher.submit("a", futures[2])
+        results = await asyncio.wait_for(asyncio.gather(*futures), 10)  # not left waiting
+        await batcher.close()
+        return results
+
+    first, _, again = asyncio.run(go())
+    assert sent == [["a", "b"]]
+    assert first.record is not None
+    assert again.record is not None
+    assert again.record.key == "a"

@@ -582,7 +582,9 @@ def _store_chunks(
 # hold whole batches of each scheme (the services' batch sizes), so chunking adds no
 # request.
 CHUNK = 2_500
-_BATCH = {Scheme.DOI: 100, Scheme.PMID: 200, Scheme.PMCID: 200}
+# DOIs in whole batches of both services that take them in bulk: Crossref's lists (100)
+# and, in completion, the PMC ID converter (200) and PubMed's [doi] search (100).
+_BATCH = {Scheme.DOI: 200, Scheme.PMID: 200, Scheme.PMCID: 200}
 
 
 def balanced_chunks(
@@ -628,8 +630,9 @@ def _resolve_chunked(
     ready: queue.Queue[tuple[ResolveReport, Normaliser] | BaseException | None] = queue.Queue(1)
     normalising = normaliser()
     stop = threading.Event()
-    # Two chunks in memory at most: one being stored, the next being resolved.
-    slots = threading.Semaphore(2)
+    # Three chunks in memory at most: one being stored, one finishing its completion
+    # round, the next being resolved.
+    slots = threading.Semaphore(3)
 
     def produce() -> None:
         cache = open_cache(settings)

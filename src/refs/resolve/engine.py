@@ -130,13 +130,19 @@ class _Batcher:
         self.resolver = resolver
         self.service = service
         self.pending: deque[str] = deque()
-        self.futures: dict[str, asyncio.Future[Lookup]] = {}
+        # Every future waiting for a key: a key asked again while it waits or is in flight
+        # (by the completion of one chunk and the first round of the next) is sent once.
+        self.futures: dict[str, list[asyncio.Future[Lookup]]] = {}
         self.wake = asyncio.Event()
         self.tasks = [asyncio.create_task(self._work()) for _ in range(workers)]
 
     def submit(self, key: str, future: asyncio.Future[Lookup]) -> None:
+        waiting = self.futures.get(key)
+        if waiting is not None:
+            waiting.append(future)
+            return
+        self.futures[key] = [future]
         self.pending.append(key)
-        self.futures[key] = future
         self.wake.set()
 
     async def _work(self) -> None:
@@ -182,9 +188,9 @@ class _Batcher:
                 self._settle(key, Lookup(record=record))
 
     def _settle(self, key: str, result: Lookup) -> None:
-        future = self.futures.pop(key, None)
-        if future is not None and not future.done():
-            future.set_result(result)
+        for future in self.futures.pop(key, ()):
+            if not future.done():
+                future.set_result(result)
 
     async def close(self) -> None:
         for task in self.tasks:
@@ -238,6 +244,7 @@ class Resolver:
         self._prefetched_names: dict[tuple[Scheme, str], list[Record]] = {}
         self._prefetched_named: set[tuple[Scheme, str]] = set()
         self.http: Http
+        self._started = time.time()  # when the run's session began
         # Complete every work: ask for the identifiers its records name but nobody cited.
         self.complete = settings.complete
 
@@ -265,7 +272,17 @@ class Resolver:
 
         # Every lookup is submitted before any is awaited, so the batchers fill whole
         # batches; answers cached at any age are used (completion is best effort, and a
-        # refresh re-checks what a work holds).
+        # refresh re-checks what a work holds). The round has its own lookups (it may
+        # run beside the next chunk's first round, which has its own).
+        memo: dict[tuple[str, str], asyncio.Future[Lookup]] = {}
+        held: dict[tuple[str, str], Record | None] = {}
+
+        def submit(service: str, key: str) -> asyncio.Future[Lookup]:
+            return self._submit(service, key, memo, held)
+
+        def prefetch(slots: set[tuple[str, str]]) -> None:
+            self._prefetch_slots(slots, memo, held)
+
         first: list[tuple[Resolution, asyncio.Future[Lookup]]] = []
         second: list[tuple[Resolution, asyncio.Future[Lookup]]] = []
         # What another identifier of this run already brought (the DOI cited beside the
@@ -290,9 +307,9 @@ class Resolver:
                     planned.append((r, specs[0].name, doi, True))
             if doi not in with_pmid and "idconv-doi" in self.services:
                 planned.append((r, "idconv-doi", doi, False))
-        self._prefetch_slots({(service, key) for _, service, key, _ in planned})
+        prefetch({(service, key) for _, service, key, _ in planned})
         for r, service, key, is_first in planned:
-            (first if is_first else second).append((r, self._submit(service, key)))
+            (first if is_first else second).append((r, submit(service, key)))
         if not first and not second:
             return
         await asyncio.gather(*(f for _, f in first + second))
@@ -320,15 +337,15 @@ class Resolver:
                 [(Scheme.DOI, doi) for _, doi in unknown], payloads=not self.lazy_payloads
             )
             for r, doi in unknown:
-                held = [x for x in named.get((Scheme.DOI, doi), []) if x.service == "pubmed"]
-                pmid = held[0].names.get(Scheme.PMID) if held else None
+                articles = [x for x in named.get((Scheme.DOI, doi), []) if x.service == "pubmed"]
+                pmid = articles[0].names.get(Scheme.PMID) if articles else None
                 if pmid and not any(x.service == "pubmed" for x in r.records):
                     wanted.append((r, pmid))
             unknown = []
         if unknown and "pubmed-doi" in self.services:
             # Not in PMC: PubMed itself, by DOI (esearch [doi] in batches, then efetch).
-            self._prefetch_slots({("pubmed-doi", doi) for _, doi in unknown})
-            fourth = [(r, self._submit("pubmed-doi", doi)) for r, doi in unknown]
+            prefetch({("pubmed-doi", doi) for _, doi in unknown})
+            fourth = [(r, submit("pubmed-doi", doi)) for r, doi in unknown]
             await asyncio.gather(*(f for _, f in fourth))
             for r, f in fourth:
                 result = f.result()
@@ -342,30 +359,43 @@ class Resolver:
                     self.remember([dataclasses.replace(record, service="pubmed", key=pmid)])
                 if "pubmed" in self.services and not any(x.service == "pubmed" for x in r.records):
                     wanted.append((r, pmid))
-        self._prefetch_slots({("pubmed", pmid) for _, pmid in wanted})
-        third = [(r, self._submit("pubmed", pmid)) for r, pmid in wanted]
+        prefetch({("pubmed", pmid) for _, pmid in wanted})
+        third = [(r, submit("pubmed", pmid)) for r, pmid in wanted]
         if third:
             await asyncio.gather(*(f for _, f in third))
             for r, f in third:
                 if f.result().record is not None:
                     merge(r, [f.result().record])  # type: ignore[list-item]
 
-    def _prefetch_slots(self, slots: set[tuple[str, str]]) -> None:
-        """Read the cached records of these slots in a few queries (not one each)."""
-        slots = {s for s in slots if s not in self._lookups and s not in self._prefetched_slots}
+    def _prefetch_slots(
+        self,
+        slots: set[tuple[str, str]],
+        memo: Mapping[tuple[str, str], object],
+        held: dict[tuple[str, str], Record | None],
+    ) -> None:
+        """Read the cached records of these slots in a few queries (not one each) into
+        ``held`` (None: read, not cached)."""
+        slots = {s for s in slots if s not in memo and s not in held}
         if not slots:
             return
-        self._prefetched.update(self.cache.get_many(slots, payloads=not self.lazy_payloads))
-        self._prefetched_slots |= slots
+        found = self.cache.get_many(slots, payloads=not self.lazy_payloads)
+        held.update({s: found.get(s) for s in slots})
 
-    def _submit(self, service: str, key: str) -> asyncio.Future[Lookup]:
+    def _submit(
+        self,
+        service: str,
+        key: str,
+        memo: dict[tuple[str, str], asyncio.Future[Lookup]],
+        held: dict[tuple[str, str], Record | None],
+    ) -> asyncio.Future[Lookup]:
         """Start a lookup now (without awaiting it); cached answers of any age count."""
         slot = (service, key)
-        future = self._lookups.get(slot)
+        future = memo.get(slot)
         if future is None:
             future = asyncio.get_running_loop().create_future()
-            self._lookups[slot] = future
-            self._start_lookup(service, key, future, lenient=True)
+            memo[slot] = future
+            cached = held.pop(slot) if slot in held else self.cache.get(service, key)
+            self._start_lookup(service, key, future, lenient=True, cached=cached)
         return future
 
     # ------------------------------------------------------------------ lookups
@@ -383,14 +413,15 @@ class Resolver:
     def remember(self, records: Iterable[Record]) -> None:
         """Write fetched records to the cache and index what they name for this run."""
         records = [dataclasses.replace(r, base=self._base(r.service)) for r in records]
-        for record in records:
-            self._index(record)
         self.cache.put(records)
         if self.on_records is not None:
             self.on_records(records)
 
-    def _index(self, record: Record) -> None:
-        if record.status == "ok":
+    def _index(self, record: Record | None) -> None:
+        """What a record of this chunk's first round names (the crosswalk of its PMCIDs).
+        Only the chunk's own lookups are indexed: what another chunk's completion fetches
+        meanwhile must not change how this chunk resolves."""
+        if record is not None and record.status == "ok":
             for scheme, value in record.names.items():
                 self._names.setdefault((scheme, value), []).append(record)
 
@@ -403,6 +434,7 @@ class Resolver:
             self._lookups[slot] = future
             self._start_lookup(service, key, future)
         result = await future
+        self._index(result.record)
         if result.error and not result.record and self.stale_if_error:
             # Stale-if-error: a cached record, even old, beats no record.
             cached = self.cache.get(service, key)
@@ -458,15 +490,21 @@ class Resolver:
         )
 
     def _start_lookup(
-        self, service: str, key: str, future: asyncio.Future[Lookup], *, lenient: bool = False
+        self,
+        service: str,
+        key: str,
+        future: asyncio.Future[Lookup],
+        *,
+        lenient: bool = False,
+        cached: Record | None = None,
     ) -> None:
-        cached = self._cached(service, key)
+        if not lenient:
+            cached = self._cached(service, key)
         if cached is None:
             cached = self._covered(service, key)
         if lenient and cached is not None:
             # Completion: any answer held will do, as it is (its reason is never shown).
             self.from_cache += 1
-            self._index(cached)
             future.set_result(Lookup(record=cached, cached=True))
             return
         if (
@@ -483,7 +521,6 @@ class Resolver:
         now = time.time()
         if cached is not None and (self.offline or self._fresh(cached, now)):
             self.from_cache += 1
-            self._index(cached)
             stale = cached.status == "ok" and not self._fresh(cached, now)
             future.set_result(Lookup(record=cached, stale=stale, cached=True))
             return
@@ -509,7 +546,13 @@ class Resolver:
                 named = self._prefetched_names.get((scheme, value), [])
             else:
                 named = self.cache.naming(scheme, value)
-            found = [r for r in named if self.offline or self._fresh(r, now)]
+            # Not what this run fetched (another chunk's completion, still under way, may
+            # or may not have cached it yet: the outcome must not depend on timing).
+            found = [
+                r
+                for r in named
+                if r.fetched_at < self._started and (self.offline or self._fresh(r, now))
+            ]
         return found
 
     # ------------------------------------------------------------------ chains
@@ -651,6 +694,7 @@ class Resolver:
         settings = self.settings
         client = self._client or (lambda: make_client(settings))
         self.http = Http(client, self.settings, self._pools, warn=self.reporter.warning)
+        self._started = time.time()
         try:
             yield
         finally:
@@ -677,20 +721,48 @@ class Resolver:
         ``before`` is awaited before each chunk starts (the caller's back-pressure)."""
         chunks = [list(dict.fromkeys(c)) for c in chunks]
         self.reporter.start(STAGE, sum(len(c) for c in chunks))
+
+        async def finish(
+            report: ResolveReport, started: float, prior: asyncio.Task[None] | None
+        ) -> None:
+            # A chunk's completion round runs while the next chunk's first round is
+            # asked (their requests share the pools, so neither waits for the other to
+            # end); chunks are delivered in order.
+            if self.complete:
+                await self._complete(report.resolutions)
+            report.requests = dict(sorted(self.http.requests.items()))
+            report.retries = dict(sorted(Counter(self.http.retries).items()))
+            report.elapsed = time.monotonic() - started
+            if prior is not None:
+                await prior
+            await deliver(report)
+
+        delivered: asyncio.Task[None] | None = None
         try:
             async with self.session():
-                for chunk in chunks:
-                    if before is not None:
-                        await before()
-                    report = await self._resolve(chunk, track=False)
-                    self._lookups.clear()
-                    self._names.clear()
-                    await deliver(report)
+                try:
+                    for chunk in chunks:
+                        if before is not None:
+                            await before()
+                        if delivered is not None and delivered.done():
+                            delivered.result()  # a failed chunk ends the run now
+                        started = time.monotonic()
+                        report = await self._resolve(chunk, track=False, complete=False)
+                        self._lookups.clear()
+                        self._names = {}
+                        delivered = asyncio.create_task(finish(report, started, delivered))
+                    if delivered is not None:
+                        await delivered
+                finally:
+                    if delivered is not None and not delivered.done():
+                        delivered.cancel()
+                        with contextlib.suppress(asyncio.CancelledError, Exception):
+                            await delivered
         finally:
             self.reporter.finish(STAGE)
 
     async def _resolve(
-        self, identifiers: Sequence[Identifier], *, track: bool = True
+        self, identifiers: Sequence[Identifier], *, track: bool = True, complete: bool = True
     ) -> ResolveReport:
         started = time.monotonic()
         unique = list(dict.fromkeys(identifiers))
@@ -727,7 +799,7 @@ class Resolver:
             if track:
                 self.reporter.finish(STAGE)
         resolutions = [r if r.status == "resolved" else self._rescue(r) for r in results]
-        if self.complete:
+        if complete and self.complete:
             await self._complete(resolutions)
         return ResolveReport(
             resolutions=resolutions,
