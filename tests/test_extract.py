@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from refs.documents import read_file
 from refs.extract import extract
+from refs.identifiers import Scheme
 from refs.models import Document, Format, Mention
 
 DOCS = Path(__file__).parent / "documents"
@@ -139,6 +140,30 @@ def test_mention_dict_has_exactly_the_documented_keys() -> None:
         "end": 14,
         "context": "PMID: 37438700",
     }
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(),
+    st.sampled_from(list(Scheme)),
+    st.text(),
+    st.text(),
+    st.integers(0, 10**12),
+    st.integers(0, 10**12),
+    st.text(),
+)
+def test_a_mention_json_line_is_what_json_dumps_writes(
+    document: str, scheme: Scheme, id: str, raw: str, start: int, end: int, context: str
+) -> None:
+    """``refs extract --format jsonl`` writes each line itself: byte for byte what
+    json.dumps(ensure_ascii=False) writes, whatever the strings hold (quotes, control
+    characters, non-ASCII, lone surrogates), and it reads back as the mention."""
+    import json
+
+    m = Mention(document, scheme, id, raw, start, end, context)
+    line = m.json_line()
+    assert line == json.dumps(m.to_dict(), ensure_ascii=False)
+    assert json.loads(line) == m.to_dict()
 
 
 def test_long_paragraph_context_is_clipped_to_the_sentence() -> None:

@@ -199,7 +199,7 @@ def extract(
     """
     from refs.app.inputs import extract_documents
     from refs.config import load_settings
-    from refs.console import StderrReporter, print_mentions_table, write_jsonl
+    from refs.console import StderrReporter, print_mentions_table, write_lines
 
     settings = load_settings(
         {
@@ -221,7 +221,7 @@ def extract(
         if result.unidentified:
             mentions = sorted(mentions + result.unidentified, key=lambda m: (m.start, m.end))
         if fmt is ExtractFormat.jsonl:
-            write_jsonl(m.to_dict() for m in mentions)
+            write_lines(m.json_line() for m in mentions)
         else:
             rows.extend(mentions)
     if fmt is ExtractFormat.table:

@@ -27,17 +27,21 @@ __all__ = [
     "resolve_report_json",
     "safe",
     "write_jsonl",
+    "write_lines",
 ]
 
 
 def write_jsonl(rows: Iterable[dict[str, Any]]) -> None:
-    """One compact JSON object per line on stdout (UTF-8, not ASCII-escaped), written in
-    blocks of lines: one write per block, not two per row."""
+    """One compact JSON object per line on stdout (UTF-8, not ASCII-escaped)."""
+    write_lines(map(json.JSONEncoder(ensure_ascii=False).encode, rows))
+
+
+def write_lines(lines: Iterable[str]) -> None:
+    """Lines on stdout, written in blocks: one write per block, not two per line."""
     out = sys.stdout
-    encode = json.JSONEncoder(ensure_ascii=False).encode
     block: list[str] = []
-    for row in rows:
-        block.append(encode(row))
+    for line in lines:
+        block.append(line)
         if len(block) >= 4096:
             out.write("\n".join(block) + "\n")
             block.clear()

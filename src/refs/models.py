@@ -8,11 +8,15 @@ pydantic models compatible with CSL-JSON, see :mod:`refs.work`.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
 from refs.identifiers import Identifier, Scheme
+
+# The json module's string escaper (its C version when built, as json.dumps uses it).
+_json_string = json.encoder.encode_basestring
 
 __all__ = ["Document", "Format", "Mention", "Record", "RecordStatus", "payload_digest"]
 
@@ -68,6 +72,17 @@ class Mention:
             "end": self.end,
             "context": self.context,
         }
+
+    def json_line(self) -> str:
+        """``json.dumps(self.to_dict(), ensure_ascii=False)``, built directly: the strings
+        by the json module's own C escaper, with no dict and no encoder walk per mention
+        (a third of ``refs extract``'s output time)."""
+        q = _json_string
+        return (
+            f'{{"document": {q(self.document)}, "scheme": {q(self.scheme.value)}, '
+            f'"id": {q(self.id)}, "raw": {q(self.raw)}, "start": {self.start:d}, '
+            f'"end": {self.end:d}, "context": {q(self.context)}}}'
+        )
 
 
 # "unchanged": a refresh learned the record did not change since it was last fetched
