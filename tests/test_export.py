@@ -213,8 +213,8 @@ def test_bibtex_parses_back_to_exactly_the_values_written(
     """Any text: bibtexparser reads back one entry, the expected fields, the very values written."""
     entry = _entry(title, family, given_name, journal)
     values = _parsed_values(to_bibtex([entry], unicode=unicode))
-    assert values["title"] == to_latex(title, unicode=unicode, protect=True)
-    assert values["booktitle"] == to_latex(journal, unicode=unicode, protect=True)
+    assert values["title"] == to_latex(title, unicode=unicode, protect="title")
+    assert values["booktitle"] == to_latex(journal, unicode=unicode, protect="title")
     publisher = to_latex(journal, unicode=unicode)
     # A list field: a name holding " and " is braced whole, so it stays one name.
     assert values["publisher"] == (f"{{{publisher}}}" if " and " in publisher else publisher)
@@ -301,3 +301,26 @@ def test_exports_are_deterministic() -> None:
     ]
     assert to_bibtex(works) == to_bibtex(list(works))
     assert to_csl_json(works) == to_csl_json(list(works))
+
+
+@pytest.mark.parametrize(
+    ("rich", "latex"),
+    [
+        (
+            "Once-Weekly Semaglutide: A Meta-Analysis",
+            "{Once-Weekly Semaglutide: A Meta-Analysis}",  # Title Case: braced whole
+        ),
+        (
+            "The gut microbiome in Parkinson's disease",
+            "The gut microbiome in {Parkinson's} disease",
+        ),
+        ("MRI of the neck in SARS-CoV-2", "{MRI} of the neck in {SARS}-{CoV}-2"),
+        ("<i>E. coli</i> in Bavaria", r"\textit{{E}. {coli}} in {Bavaria}"),
+        ("Ileal-lymphoid-nodular hyperplasia", "Ileal-lymphoid-nodular hyperplasia"),
+    ],
+)
+def test_a_work_title_keeps_every_capital_after_its_first_word(rich: str, latex: str) -> None:
+    """A BibTeX title braces every capitalised word after the first (and a first word
+    whose capitals mean something), so a sentence-casing style prints it as the source
+    wrote it, as it prints the CSL-JSON title: `.bib` and `.json` render alike."""
+    assert to_latex(rich, protect="title") == latex

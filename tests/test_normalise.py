@@ -103,7 +103,7 @@ def test_crossref_new_version_and_addendum_are_not_status() -> None:
         ("crossref/works_10.1109_icdcsw.2003.1203662.json", "paper-conference", None),
         ("crossref/works_10.1101_2020.12.01.406702.json", "article", "preprint"),
         ("crossref/works_10.2210_pdb4hhb_pdb.json", "dataset", None),
-        ("crossref/works_10.14264_uql.2020.791.json", "thesis", "Thesis"),
+        ("crossref/works_10.14264_uql.2020.791.json", "thesis", "PhD Thesis"),
         ("crossref/works_10.7554_elife.55167.sa2.json", "review", None),
     ],
 )

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 
 from refs.export import bulk
 from refs.export.entries import ExportEntry
-from refs.export.latex import to_latex
+from refs.export.latex import Protect, to_latex
 from refs.work import Name, Work, status_note
 
 __all__ = ["ENTRY_TYPES", "LANGIDS", "bibtex_entry", "entry_type", "to_bibtex"]
@@ -112,7 +112,7 @@ def _fields(entry: ExportEntry, *, unicode: bool, abstracts: bool = False) -> li
     kind = entry_type(work)
     fields: list[Field] = []
 
-    def add(name: str, value: str | None, *, protect: bool = False, raw: bool = False) -> None:
+    def add(name: str, value: str | None, *, protect: Protect = False, raw: bool = False) -> None:
         if value:
             fields.append(
                 _braced(name, value if raw else to_latex(value, unicode=unicode, protect=protect))
@@ -124,10 +124,15 @@ def _fields(entry: ExportEntry, *, unicode: bool, abstracts: bool = False) -> li
         fields.append(_braced("author", _names(work.author, unicode=unicode)))
     if work.editor:
         fields.append(_braced("editor", _names(work.editor, unicode=unicode)))
-    add("title", work.title, protect=True)
+    add("title", work.title, protect="title")
     container_field = _CONTAINER_FIELD.get(kind)
     if container_field:
-        add(container_field, work.container_title, protect=True)
+        # A book's title is sentence-cased by pandoc like the work's (a journal's is not).
+        add(
+            container_field,
+            work.container_title,
+            protect="title" if container_field == "booktitle" else True,
+        )
     elif work.container_title and kind == "misc":
         add("howpublished", work.container_title, protect=True)
     if kind == "article":
@@ -148,7 +153,9 @@ def _fields(entry: ExportEntry, *, unicode: bool, abstracts: bool = False) -> li
         name = to_latex(work.publisher, unicode=unicode)
         # A list field: "Springer Science and Business Media LLC" is one name, not two.
         fields.append(_braced(publisher_field, "{" + name + "}" if " and " in name else name))
-    if kind == "misc" and work.genre:
+    if kind in ("misc", "phdthesis", "mastersthesis") and work.genre:
+        # A thesis's type as the record names it (biblatex prints it instead of its
+        # default "PhD thesis"; pandoc reads it as the genre CSL-JSON carries).
         add("type", work.genre.capitalize() if work.genre.islower() else work.genre)
     if work.doi:
         fields.append(_verbatim("doi", work.doi))

@@ -14,6 +14,10 @@
   Nothing is ever dropped.
 * ``protect=True`` wraps words whose capitals carry meaning in braces so that BibTeX
   styles do not lower-case them: ``{MRI}``, ``{T2}``, ``{mRNA}``, ``{GeO2}``.
+* ``protect="title"`` (a work's title) also braces every word after the first that holds
+  a capital: a style or pandoc that sentence-cases a BibTeX title then prints it as
+  written, as it prints the same title from CSL-JSON (which no processor recases), so
+  ``.bib`` and ``.json`` render alike ("{Parkinson}'s disease" stays a name).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from typing import Literal
 
 __all__ = ["latex_to_text", "to_latex"]
 
@@ -98,6 +103,28 @@ def _mark_all(match: re.Match[str]) -> str:
     return f"{_OPEN}{match.group(0)}{_CLOSE}"
 
 
+def _mark_capitals(match: re.Match[str]) -> str:
+    word = match.group(0)
+    return f"{_OPEN}{word}{_CLOSE}" if any(c.isupper() for c in word) else word
+
+
+def _title_case(text: str) -> bool:
+    """Whether a title is in Title Case: every word after the first of four letters or
+    more (at least two of them) starts with a capital."""
+    long = [w for w in _WORD.findall(text)[1:] if len(w) >= 4 and w[0].isalpha()]
+    return len(long) >= 2 and all(w[0].isupper() for w in long)
+
+
+def _mark_title(text: str) -> str:
+    """Braces for every capitalised word but a first one whose capital is only the
+    sentence's: the first word is whatever the value starts with."""
+    first = _WORD.search(text)
+    if first is None:
+        return text
+    head, rest = text[: first.end()], text[first.end() :]
+    return _CANDIDATE.sub(_mark, head) + _CANDIDATE.sub(_mark_capitals, rest)
+
+
 @lru_cache(maxsize=4096)
 def _char_latex(char: str) -> str:
     return str(_encoder().unicode_to_latex(char))
@@ -106,9 +133,22 @@ def _char_latex(char: str) -> str:
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
-def _escape(text: str, *, unicode: bool, protect: bool, every_word: bool = False) -> str:
+Protect = bool | Literal["title"]
+
+
+def _escape(
+    text: str, *, unicode: bool, protect: Protect, every_word: bool = False, first: bool = True
+) -> str:
+    """``first``: the text starts the value (its first word may be sentence case)."""
     if protect and text:
-        text = _WORD.sub(_mark_all, text) if every_word else _CANDIDATE.sub(_mark, text)
+        if every_word:
+            text = _WORD.sub(_mark_all, text)
+        elif protect != "title":
+            text = _CANDIDATE.sub(_mark, text)
+        elif first:
+            text = _mark_title(text)
+        else:
+            text = _CANDIDATE.sub(_mark_capitals, text)
     escaped = _encode(text, unicode=unicode)
     if protect and _OPEN in escaped:
         escaped = escaped.replace(_OPEN, "{").replace(_CLOSE, "}")
@@ -129,7 +169,7 @@ def _encode(text: str, *, unicode: bool) -> str:
     return _NON_ASCII.sub(lambda m: _char_latex(m.group(0)), unicodedata.normalize("NFC", escaped))
 
 
-def to_latex(rich: str | None, *, unicode: bool = False, protect: bool = False) -> str:
+def to_latex(rich: str | None, *, unicode: bool = False, protect: Protect = False) -> str:
     """A BibTeX field value (without its enclosing braces) for CSL rich text."""
     if not rich:
         return ""
@@ -140,15 +180,19 @@ def to_latex(rich: str | None, *, unicode: bool = False, protect: bool = False) 
 
 
 @lru_cache(maxsize=65536)
-def _to_latex_cached(rich: str, unicode: bool, protect: bool) -> str:
+def _to_latex_cached(rich: str, unicode: bool, protect: Protect) -> str:
     return _to_latex(rich, unicode, protect)
 
 
-def _to_latex(rich: str, unicode: bool, protect: bool) -> str:
+def _to_latex(rich: str, unicode: bool, protect: Protect) -> str:
     if not rich.isprintable():
         rich = _CONTROL.sub(" ", rich)
     text = " ".join(rich.split())
     if "<" not in text:  # no markup: the common case
+        if protect == "title" and _title_case(text):
+            # Every word capitalised: braced once as a whole, the same effect as each
+            # word braced (printed as written), and still readable.
+            return "{" + _escape(text, unicode=unicode, protect=False) + "}"
         return _escape(text, unicode=unicode, protect=protect)
     parts = _TOKEN.split(text)
     # Pair the markup tags; unmatched ones are dropped so braces always balance.
@@ -168,12 +212,22 @@ def _to_latex(rich: str, unicode: bool, protect: bool) -> str:
             stack.append((name, index))
     out = []
     italic = 0
+    started = False  # whether a word of the value came before this part
     for index, part in enumerate(parts):
         if index % 2 == 0:
             part = part.replace("&lt;", "<")  # a literal "<" kept apart from the tags
             # Italics (species, genes, Latin phrases) keep their case: every word is braced,
             # the form both BibTeX and pandoc honour inside \textit.
-            out.append(_escape(part, unicode=unicode, protect=protect, every_word=italic > 0))
+            out.append(
+                _escape(
+                    part,
+                    unicode=unicode,
+                    protect=protect,
+                    every_word=italic > 0,
+                    first=not started,
+                )
+            )
+            started = started or _WORD.search(part) is not None
         elif index in opens:
             italic += opens[index] == "i"
             out.append(_COMMANDS[opens[index]])

@@ -161,7 +161,9 @@ def work_from_crossref(message: dict[str, Any], *, key: str = "", fetched_at: fl
             else collapse(message.get("subtype"))
         )
     if crossref_type == "dissertation":
-        genre = "Thesis"
+        # The degree when the record names it ("PhD Thesis"), as CSL's genre is used.
+        degree = _first(message.get("degree"))
+        genre = collapse(degree) if isinstance(degree, str) and degree.strip() else "Thesis"
     title = clean_markup(_first(message.get("title")))
     subtitle = clean_markup(_first(message.get("subtitle")))
     if title and subtitle and subtitle.lower() not in title.lower():
