@@ -241,3 +241,47 @@ def test_a_doi_with_an_underscore_is_a_working_link_in_pandoc_html(tmp_path: Pat
     )
     assert 'href="https://doi.org/10.1007/978-3-662-46370-3_13"' in out.stdout, out.stdout
     assert out.stderr == ""
+
+
+def test_a_doi_with_an_underscore_is_a_working_link_in_a_biblatex_pdf(tmp_path: Path) -> None:
+    """biblatex + biber + pdflatex (latexmk) build a PDF from our .bib whose DOI link is
+    the DOI as registered: ``doi`` is verbatim, so ``10.1007/978-3-662-46370-3_13`` is
+    neither escaped (``\\_``) nor broken, and the PMID prints as a PubMed eprint."""
+    import json
+
+    from refs.normalise.crossref import work_from_crossref
+
+    latexmk = _tool("latexmk")
+    _tool("biber")
+    fixtures = Path(__file__).parent / "fixtures" / "crossref"
+    message = json.loads(
+        (fixtures / "works_10.1007_978-3-662-46370-3_13.json").read_text(encoding="utf-8")
+    )["message"]
+    work = work_from_crossref(message).model_copy(update={"pmid": "99999999"})
+    (tmp_path / "refs.bib").write_text(
+        to_bibtex([ExportEntry("diercks2015clinical", work, ["paper.tex"])]), encoding="utf-8"
+    )
+    # Uncompressed PDF objects, so the link annotation can be read back as text.
+    (tmp_path / "paper.tex").write_text(
+        "\\pdfobjcompresslevel=0 \\pdfcompresslevel=0\n"
+        "\\documentclass{article}\n\\usepackage[T1]{fontenc}\n"
+        "\\usepackage[backend=biber]{biblatex}\n\\usepackage{hyperref}\n"
+        "\\addbibresource{refs.bib}\n"
+        "\\begin{document}\nSee \\cite{diercks2015clinical}.\n\\printbibliography\n"
+        "\\end{document}\n",
+        encoding="utf-8",
+    )
+    result = subprocess.run(
+        [latexmk, "-pdf", "-interaction=nonstopmode", "-halt-on-error", "paper.tex"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    pdf = (tmp_path / "paper.pdf").read_bytes()
+    links = re.findall(rb"/URI\s*\(([^)]*)\)", pdf)
+    assert b"https://doi.org/10.1007/978-3-662-46370-3_13" in links
+    assert any(link.endswith(b"ncbi.nlm.nih.gov/pubmed/99999999") for link in links)
+    log = (tmp_path / "paper.blg").read_text(encoding="utf-8")
+    assert "ERROR" not in log
