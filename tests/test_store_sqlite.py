@@ -25,6 +25,7 @@ def test_migrations_are_recorded_and_bad_files_refused(tmp_path: Path) -> None:
             "0006_rendered_entries",
             "0007_matches_and_decisions",
             "0008_overrides",
+            "0009_document_names",
         ]
     bad = tmp_path / "bad"
     bad.mkdir()
@@ -113,3 +114,64 @@ def test_a_library_path_that_is_a_file_is_an_error(tmp_path: Path) -> None:
         pass
     with pytest.raises(StoreError, match="cannot open the library"):
         SQLiteLibrary(not_a_folder)
+
+
+def test_an_older_librarys_document_names_become_one_per_document(tmp_path: Path) -> None:
+    """A library written before documents had one name (``./paper.md`` beside
+    ``paper.md``, ``sub/../notes.md``) is migrated to one document per file: the names
+    normalised, two rows of one document merged (the later reading's mentions, both
+    documents' citations), a match and a person's decision re-keyed with the name, so
+    ``--document paper.md`` finds everything and the decision still holds."""
+    from refs.identifiers import Scheme
+    from refs.match.matcher import citation_key
+
+    old = connect(tmp_path / "library.sqlite", MIGRATIONS[:8], what="library")
+    for key in ("first2020work", "second2021work"):
+        old.execute(
+            "INSERT INTO works (key, data, version, created, updated, checked) "
+            "VALUES (?, ?, 1, 0, 0, 0)",
+            (key, Work(title=key).model_dump_json(by_alias=True, exclude_none=True)),
+        )
+    old.executemany(
+        "INSERT INTO documents (id, source, first_seen, last_seen) VALUES (?, ?, ?, ?)",
+        [(1, "paper.md", 10.0, 20.0), (2, "./paper.md", 15.0, 30.0), (3, "sub/../notes.md", 5, 6)],
+    )
+    old.executemany(
+        'INSERT INTO mentions (document_id, scheme, value, raw, start, "end", context) '
+        "VALUES (?, 'doi', ?, ?, 0, 1, '')",
+        [(1, "10.1/old", "10.1/old"), (2, "10.1/new", "10.1/new")],
+    )
+    old.executemany(
+        "INSERT INTO citations (document_id, work_id) VALUES (?, ?)", [(1, 1), (2, 2), (3, 1)]
+    )
+    stale = citation_key("./paper.md", Scheme.REFERENCE, "Doe J. A study. 2020.")
+    old.execute(
+        "INSERT INTO matches (key, document, scheme, text, status, updated_at) "
+        "VALUES (?, './paper.md', 'reference', 'Doe J. A study. 2020.', 'matched', 0)",
+        (stale,),
+    )
+    old.execute(
+        "INSERT INTO decisions (key, verdict, decided_at) VALUES (?, 'reject', 0)", (stale,)
+    )
+    old.close()
+    with SQLiteLibrary(tmp_path) as lib:
+        conn = lib._conn
+        docs = conn.execute(
+            "SELECT source, first_seen, last_seen FROM documents ORDER BY source"
+        ).fetchall()
+        assert [tuple(d) for d in docs] == [("notes.md", 5, 6), ("paper.md", 10.0, 30.0)]
+        mentions = conn.execute(
+            "SELECT value FROM mentions JOIN documents ON documents.id = document_id "
+            "WHERE source = 'paper.md'"
+        ).fetchall()
+        assert [m[0] for m in mentions] == ["10.1/new"]  # the later reading's
+        cited = conn.execute(
+            "SELECT key FROM works JOIN citations ON works.id = work_id "
+            "JOIN documents ON documents.id = document_id WHERE source = 'paper.md' ORDER BY key"
+        ).fetchall()
+        assert [c[0] for c in cited] == ["first2020work", "second2021work"]
+        fresh = citation_key("paper.md", Scheme.REFERENCE, "Doe J. A study. 2020.")
+        assert [tuple(r) for r in conn.execute("SELECT key, document FROM matches")] == [
+            (fresh, "paper.md")
+        ]
+        assert lib.decisions()[fresh].verdict == "reject"

@@ -58,10 +58,13 @@ QUERY_MAX = 1000  # characters of a reference string sent as a search
 def mention_key(mention: Mention) -> str:
     """A citation's stable name: its document and its text (not its offsets), so it
     survives re-extraction of an unchanged document and edits elsewhere in it."""
-    digest = hashlib.blake2b(
-        f"{mention.document}\n{mention.scheme.value}\n{mention.id}".encode(), digest_size=6
-    ).hexdigest()
-    return f"{'ref' if mention.scheme is Scheme.REFERENCE else 'link'}-{digest}"
+    return citation_key(mention.document, mention.scheme, mention.id)
+
+
+def citation_key(document: str, scheme: Scheme, text: str) -> str:
+    """:func:`mention_key` of the citation ``text`` of ``scheme`` in ``document``."""
+    digest = hashlib.blake2b(f"{document}\n{scheme.value}\n{text}".encode(), digest_size=6)
+    return f"{'ref' if scheme is Scheme.REFERENCE else 'link'}-{digest.hexdigest()}"
 
 
 @dataclass(frozen=True, slots=True)

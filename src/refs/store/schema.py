@@ -208,6 +208,54 @@ def _v8(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v9(conn: sqlite3.Connection) -> None:
+    """One name per local document: libraries written before refs named ``paper.md``,
+    ``./paper.md`` and ``sub/../paper.md`` as one document kept them apart. Each is
+    renamed to its normal form; two rows that name one document become one (the more
+    recently read one's mentions, the citations of both, the earlier first sighting);
+    matches and decisions, keyed by the document's name, are re-keyed with it."""
+    import os
+
+    from refs.documents import is_url
+    from refs.identifiers import Scheme
+    from refs.match.matcher import citation_key
+
+    rows = conn.execute("SELECT id, source, first_seen, last_seen FROM documents").fetchall()
+    ids = {source: (doc_id, first, last) for doc_id, source, first, last in rows}
+    for doc_id, source, first, last in sorted(rows, key=lambda r: r[3]):
+        if source == "-" or is_url(source) or os.path.normpath(source) == source:
+            continue
+        name = os.path.normpath(source)
+        held = ids.get(name)
+        if held is None:
+            conn.execute("UPDATE documents SET source = ? WHERE id = ?", (name, doc_id))
+            ids[name] = (doc_id, first, last)
+        else:
+            # The same document twice: this row (read later) keeps its mentions.
+            other, other_first, other_last = held
+            conn.execute(
+                "INSERT OR IGNORE INTO citations (document_id, work_id) "
+                "SELECT ?, work_id FROM citations WHERE document_id = ?",
+                (doc_id, other),
+            )
+            conn.execute("DELETE FROM documents WHERE id = ?", (other,))
+            conn.execute(
+                "UPDATE documents SET source = ?, first_seen = ?, last_seen = ? WHERE id = ?",
+                (name, min(first, other_first), max(last, other_last), doc_id),
+            )
+            ids[name] = (doc_id, min(first, other_first), max(last, other_last))
+        del ids[source]
+        for key, scheme, text in conn.execute(
+            "SELECT key, scheme, text FROM matches WHERE document = ?", (source,)
+        ).fetchall():
+            new = citation_key(name, Scheme(scheme), text)
+            conn.execute(
+                "UPDATE OR REPLACE matches SET key = ?, document = ? WHERE key = ?",
+                (new, name, key),
+            )
+            conn.execute("UPDATE OR REPLACE decisions SET key = ? WHERE key = ?", (new, key))
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_library", _v1),
     ("0002_refresh_outbox", _v2),
@@ -217,4 +265,5 @@ MIGRATIONS: list[Migration] = [
     ("0006_rendered_entries", _v6),
     ("0007_matches_and_decisions", _v7),
     ("0008_overrides", _v8),
+    ("0009_document_names", _v9),
 ]

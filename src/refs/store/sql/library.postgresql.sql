@@ -139,3 +139,8 @@ CREATE TABLE overrides (
     source TEXT NOT NULL,
     PRIMARY KEY (work_id, field)
 );
+
+-- migration: 0009_document_names
+-- Renames SQLite libraries' documents to their normal form (paper.md, not ./paper.md).
+-- PostgreSQL libraries were only ever written by versions that name documents so:
+-- nothing to rename, no table or column changes.
