@@ -62,10 +62,6 @@ NAIVE_PATTERNS = {
 }
 
 
-# The published rates of the pools the 10k mix uses (refs.registry's pools, no API key).
-RATES = {"crossref-list": 3.0, "ncbi": 3.0, "datacite": 1000 / 300, "doi": 1000 / 300}
-
-
 @dataclass
 class Run:
     wall: float
@@ -258,7 +254,9 @@ def bench_resolve(args: argparse.Namespace, tmp: Path) -> None:
             if label == "cold":
                 # The floor of the requests this plan needs (completion included): each
                 # pool's requests at its published rate, the slowest pool binding.
-                plan_floor = max(n / RATES.get(pool, 3.0) for pool, n in req.items())
+                from refs.registry import POOLS  # the published rates (no API key)
+
+                plan_floor = max(n / POOLS[pool].rate for pool, n in req.items())
                 ratio += f", {r.wall / plan_floor:.2f}x its plan's floor of {plan_floor:.2f} s"
             line(
                 f"refs resolve citations.txt ({label})",

@@ -20,7 +20,7 @@ from refs.identifiers import Scheme
 from refs.models import Record
 from refs.records.idconv import names_of_record, split_records
 from refs.resolve.http import Http, garbled
-from refs.resolve.service import ncbi_identity
+from refs.resolve.service import batch_without, ncbi_identity
 
 __all__ = ["IdConverter", "IdConverterByDoi"]
 
@@ -107,11 +107,4 @@ class IdConverterByDoi(IdConverter):
     by = Scheme.DOI
 
     def take(self, pending: Sequence[str]) -> int:
-        if "," in pending[0]:
-            return 1
-        n = 0
-        for doi in pending[:MAX_BATCH]:
-            if "," in doi:
-                break
-            n += 1
-        return max(n, 1)
+        return batch_without(pending, MAX_BATCH, ",")

@@ -18,7 +18,7 @@ from refs.identifiers import Scheme
 from refs.models import Record
 from refs.records.pubmed import split_article_set
 from refs.resolve.http import Http, garbled, parsed_by
-from refs.resolve.service import ncbi_identity
+from refs.resolve.service import batch_without, ncbi_identity
 
 __all__ = ["PubMed", "PubMedByDoi"]
 
@@ -90,14 +90,7 @@ class PubMedByDoi:
 
     def take(self, pending: Sequence[str]) -> int:
         # A DOI holding a double quote cannot stand in a quoted term: alone, unasked.
-        if '"' in pending[0]:
-            return 1
-        n = 0
-        for doi in pending[:DOI_BATCH]:
-            if '"' in doi:
-                break
-            n += 1
-        return max(n, 1)
+        return batch_without(pending, DOI_BATCH, '"')
 
     async def fetch(self, http: Http, keys: list[str]) -> dict[str, Record]:
         from refs.records.pubmed import esearch_pmids

@@ -11,7 +11,7 @@ from refs.models import Record
 if TYPE_CHECKING:
     from refs.resolve.http import Http
 
-__all__ = ["OneByOne", "Service", "ncbi_identity"]
+__all__ = ["OneByOne", "Service", "batch_without", "ncbi_identity"]
 
 
 class Service(Protocol):
@@ -28,6 +28,20 @@ class Service(Protocol):
 
         Raises :class:`~refs.errors.ServiceError` when the request fails after retries.
         """
+
+
+def batch_without(pending: Sequence[str], limit: int, forbidden: str) -> int:
+    """How many of ``pending`` fit in one request of at most ``limit`` keys, none holding
+    ``forbidden`` (a character the request's list syntax cannot carry): such a key is
+    sent alone (at least 1 is always taken)."""
+    if forbidden in pending[0]:
+        return 1
+    n = 0
+    for key in pending[:limit]:
+        if forbidden in key:
+            break
+        n += 1
+    return max(n, 1)
 
 
 class OneByOne:
