@@ -67,7 +67,7 @@ def connect(
         msg = f"cannot open the {what} at {str(path)!r}: {exc}"
         raise StoreError(msg) from exc
     try:
-        conn.execute("PRAGMA journal_mode=WAL")
+        _set_wal(conn)
         conn.execute(f"PRAGMA synchronous={'NORMAL' if durable else 'OFF'}")
         conn.execute("PRAGMA foreign_keys=ON")
         # Reads through a memory map (no read() call per page: a warm run reads
@@ -83,6 +83,24 @@ def connect(
         msg = f"{str(path)!r} is not a usable {what} ({exc}); move it away and run again"
         raise StoreError(msg) from exc
     return conn
+
+
+def _set_wal(conn: sqlite3.Connection, *, patience: float = 60.0) -> None:
+    """Switch a database to WAL, waiting for other openers.
+
+    Turning a new database to WAL takes an exclusive lock, and SQLite can answer
+    "database is locked" at once, without its busy handler, while another process opens
+    or recovers the same file (seen with four first openers of one new library)."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+        else:
+            return
 
 
 def _migrate(conn: sqlite3.Connection, migrations: Sequence[Migration], path: Path) -> None:
