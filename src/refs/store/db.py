@@ -90,11 +90,13 @@ def _set_wal(conn: sqlite3.Connection, *, patience: float = 60.0) -> None:
 
     Turning a new database to WAL takes an exclusive lock, and SQLite can answer
     "database is locked" at once, without its busy handler, while another process opens
-    or recovers the same file (seen with four first openers of one new library)."""
+    or recovers the same file (seen with four first openers of one new library). WAL is
+    a property of the file: once set, reading the mode takes no lock at all."""
     deadline = time.monotonic() + patience
     while True:
         try:
-            conn.execute("PRAGMA journal_mode=WAL")
+            if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
         except sqlite3.OperationalError as exc:
             if "locked" not in str(exc) or time.monotonic() > deadline:
                 raise
