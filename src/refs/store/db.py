@@ -95,14 +95,19 @@ def _set_wal(conn: sqlite3.Connection, *, patience: float = 60.0) -> None:
     deadline = time.monotonic() + patience
     while True:
         try:
-            if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
-                conn.execute("PRAGMA journal_mode=WAL")
+            mode = str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower()
+            if mode != "wal":  # the conversion answers the mode it left the file in
+                mode = str(conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]).lower()
         except sqlite3.OperationalError as exc:
             if "locked" not in str(exc) or time.monotonic() > deadline:
                 raise
-            time.sleep(0.02)
         else:
-            return
+            if mode == "wal":
+                return
+            if time.monotonic() > deadline:
+                msg = f"database is locked (still in {mode} journal mode)"
+                raise sqlite3.OperationalError(msg)
+        time.sleep(0.02)
 
 
 def _migrate(conn: sqlite3.Connection, migrations: Sequence[Migration], path: Path) -> None:
